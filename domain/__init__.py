@@ -1,0 +1,1 @@
+"""Plain domain logic: search, answer matching, rendering, digest selection. No Telegram, no database."""
