@@ -1,0 +1,1 @@
+"""Wiring: settings, the Application, the CLI, scheduled jobs and delivery."""

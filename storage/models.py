@@ -1,0 +1,103 @@
+"""SQLAlchemy models. Schema changes go through Alembic migrations in storage/migrations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+        datetime: DateTime(timezone=True),
+    }
+
+
+class Feed(Base):
+    """One imported feed document: the moment its ranks belong to."""
+
+    __tablename__ = "feeds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    generated_at: Mapped[datetime] = mapped_column(unique=True)
+    imported_at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(500))
+    thread_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Thread(Base):
+    """A story thread. `id` is our short key (callback data), `slug` the feed's stable id."""
+
+    __tablename__ = "threads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    slug: Mapped[str] = mapped_column(String(128), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    previous_rank: Mapped[int | None] = mapped_column(Integer)
+    virality: Mapped[float | None] = mapped_column(Float)
+    previous_virality: Mapped[float | None] = mapped_column(Float)
+    article_count: Mapped[int | None] = mapped_column(Integer)
+    first_seen: Mapped[datetime | None]
+    summary: Mapped[str] = mapped_column(Text)
+    perspectives: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    brief: Mapped[list[Any]] = mapped_column(default=list)
+    ai_generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    qa: Mapped[list[Any]] = mapped_column(default=list)
+    leaning: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    regions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    tags: Mapped[list[Any]] = mapped_column(default=list)
+    articles: Mapped[list[Any]] = mapped_column(default=list)
+    flags: Mapped[list[Any]] = mapped_column(default=list)
+    # Rank/virality above belong to this feed; `in_feed` is false once a newer feed drops the thread.
+    feed_id: Mapped[int | None] = mapped_column(ForeignKey("feeds.id"))
+    in_feed: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_threads_in_feed_rank", "in_feed", "rank"),)
+
+
+class RankHistory(Base):
+    """A thread's rank in each imported feed: the change in rank is derived from it."""
+
+    __tablename__ = "rank_history"
+
+    thread_id: Mapped[int] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"), primary_key=True)
+    feed_id: Mapped[int] = mapped_column(ForeignKey("feeds.id", ondelete="CASCADE"), primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    virality: Mapped[float | None] = mapped_column(Float)
+
+
+class Chat(Base):
+    """Every chat that has started the bot: the audience of broadcasts and the follow-up context."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    type: Mapped[str] = mapped_column(String(16), default="private")
+    title: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    # Set by the delivery engine on 403 / "chat not found"; cleared when the user comes back.
+    blocked_at: Mapped[datetime | None]
+    # The thread of the last card shown here: plain follow-up questions are about it.
+    context_thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
+
+    __table_args__ = (Index("ix_chats_blocked_at", "blocked_at"),)
