@@ -1,0 +1,361 @@
+"""The one renderer: every message the bot sends is built here from plain text.
+
+Outside strings are escaped exactly once, here, and only the renderer writes tags. Every message is
+checked against Telegram's limits: ≤ 4096 characters of visible text (UTF-16 units, after entities
+are parsed) and callback data ≤ 64 bytes.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from domain.figures import blindspot, leaning_bar, percent, rank_change, thread_age
+from domain.story import Story
+
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+BUTTON_TEXT = 60
+_TAG = re.compile(r"<[^>]+>")
+
+
+@dataclass(frozen=True)
+class Button:
+    text: str
+    data: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message ready to send: HTML text and rows of inline buttons."""
+
+    html: str
+    buttons: tuple[tuple[Button, ...], ...] = field(default=())
+
+
+# --- escaping and measuring -------------------------------------------------------------------
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def bold(text: str) -> str:
+    return f"<b>{esc(text)}</b>"
+
+
+def italic(text: str) -> str:
+    return f"<i>{esc(text)}</i>"
+
+
+def link(text: str, url: str) -> str:
+    return f'<a href="{html.escape(url, quote=True)}">{esc(text)}</a>'
+
+
+def visible_length(markup: str) -> int:
+    """Length as Telegram counts it: tags removed, entities decoded, in UTF-16 code units."""
+    plain = html.unescape(_TAG.sub("", markup))
+    return len(plain.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut at a word boundary with an ellipsis, never inside a surrogate pair's worth of meaning."""
+    text = " ".join(text.split()) if "\n" not in text else text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[: max(1, limit - 1)]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rfind(" ")]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def button(text: str, data: str) -> Button:
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return Button(shorten(text, BUTTON_TEXT) or "…", data=data)
+
+
+# --- callback data: short integer keys, so any thread id fits in 64 bytes --------------------
+
+
+def card_data(key: int) -> str:
+    return f"c:{key}"
+
+
+def question_data(key: int, index: int) -> str:
+    return f"q:{key}:{index}"
+
+
+def brief_data(key: int) -> str:
+    return f"b:{key}"
+
+
+def sources_data(key: int) -> str:
+    return f"s:{key}"
+
+
+TRENDING_DATA = "t"
+
+
+# --- story card -------------------------------------------------------------------------------
+
+
+def _figures_line(story: Story) -> str:
+    parts: list[str] = []
+    if story.rank is not None:
+        change = rank_change(story.rank, story.previous_rank)
+        parts.append(f"#{story.rank}" + (f" {change}" if change else ""))
+    if story.virality is not None:
+        parts.append(f"🔥 {story.virality:g} virality")
+    if story.article_count is not None:
+        parts.append(f"📰 {story.article_count} article{'s' if story.article_count != 1 else ''}")
+    age = thread_age(story.first_seen)
+    if age:
+        parts.append(f"🕒 {age} old")
+    return esc(" · ".join(parts))
+
+
+def _coverage_lines(story: Story) -> list[str]:
+    lines: list[str] = []
+    if story.leaning:
+        bar = leaning_bar(story.leaning)
+        shares = " · ".join(
+            f"{label} {percent(float(story.leaning[key]))}"
+            for key, label in (("left", "Left"), ("center", "Center"), ("right", "Right"))
+            if key in story.leaning
+        )
+        lines.append(f"{bold('Coverage')} {bar}\n{esc(shares)}")
+        side = blindspot(story.leaning)
+        if side:
+            lines.append(
+                esc(
+                    f"⚠️ Blindspot: only {percent(float(story.leaning[side]))} of the coverage comes from "
+                    f"{side}-leaning outlets."
+                )
+            )
+    if story.regions:
+        regions = " · ".join(f"{name} {percent(float(share))}" for name, share in story.regions.items())
+        lines.append(f"{bold('Regions')} {esc(regions)}")
+    return lines
+
+
+def _card_html(story: Story, summary: str, perspectives: dict[str, str]) -> str:
+    blocks = [bold(story.title)]
+    figures = _figures_line(story)
+    if figures:
+        blocks[0] += "\n" + figures
+    blocks.append(esc(summary))
+    views = [
+        f"{bold(label)}: {esc(perspectives[key])}"
+        for key, label in (("left", "Left"), ("center", "Center"), ("right", "Right"))
+        if key in perspectives
+    ]
+    if views:
+        blocks.append("\n\n".join(views))
+    coverage = _coverage_lines(story)
+    if coverage:
+        blocks.append("\n".join(coverage))
+    if story.ai_generated:
+        blocks.append(italic("Generated by AI from the coverage."))
+    return "\n\n".join(blocks)
+
+
+def card_buttons(story: Story) -> tuple[tuple[Button, ...], ...]:
+    rows: list[tuple[Button, ...]] = [
+        (button(f"❓ {q}", question_data(story.key, i)),) for i, (q, _a) in enumerate(story.qa)
+    ]
+    extra: list[Button] = []
+    if story.brief:
+        extra.append(button("📖 Full brief", brief_data(story.key)))
+    if story.articles:
+        extra.append(button("🔗 Sources", sources_data(story.key)))
+    if extra:
+        rows.append(tuple(extra))
+    return tuple(rows)
+
+
+def story_card(story: Story) -> Reply:
+    """The card: figures, summary, framing, coverage split. Long fields shrink until it fits."""
+    summary = story.summary
+    perspectives = dict(story.perspectives)
+    text = _card_html(story, summary, perspectives)
+    while visible_length(text) > MAX_TEXT:
+        # Shrink whichever text is longest; the full texts stay in the brief and the stored data.
+        fields = {"summary": summary, **perspectives}
+        longest = max(fields, key=lambda k: len(fields[k]))
+        new = shorten(fields[longest], int(len(fields[longest]) * 0.8))
+        if longest == "summary":
+            summary = new
+        else:
+            perspectives[longest] = new
+        text = _card_html(story, summary, perspectives)
+    return Reply(text, card_buttons(story))
+
+
+# --- brief, sources, answers ------------------------------------------------------------------
+
+
+def split_paragraphs(header: str, paragraphs: Sequence[str], limit: int = MAX_TEXT) -> list[str]:
+    """Pack escaped paragraphs into messages ≤ limit, splitting only between paragraphs.
+
+    A single paragraph longer than a message (not possible with feed limits, but text is text) is
+    split on sentence, then word boundaries.
+    """
+    pieces: list[str] = []
+    for paragraph in paragraphs:
+        pieces.extend(_split_long(paragraph, limit - visible_length(header) - 16))
+    pages: list[str] = []
+    current = header
+    for piece in pieces:
+        candidate = f"{current}\n\n{esc(piece)}" if current else esc(piece)
+        if visible_length(candidate) <= limit:
+            current = candidate
+            continue
+        pages.append(current)
+        current = esc(piece)
+    if current:
+        pages.append(current)
+    return pages
+
+
+def _split_long(text: str, limit: int) -> list[str]:
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return [text]
+    out: list[str] = []
+    rest = text
+    while len(rest.encode("utf-16-le")) // 2 > limit:
+        window = rest[: limit // 2]  # emoji count twice in UTF-16: stay well inside
+        cut = max(window.rfind(". "), window.rfind("\n"))
+        if cut < len(window) // 3:
+            cut = window.rfind(" ")
+        if cut < len(window) // 3:
+            cut = len(window) - 1
+        out.append(rest[: cut + 1].strip())
+        rest = rest[cut + 1 :].lstrip()
+    if rest:
+        out.append(rest)
+    return out
+
+
+def brief_pages(story: Story) -> list[Reply]:
+    header = f"📖 {bold(story.title)}"
+    pages = split_paragraphs(header, list(story.brief) or [story.summary])
+    if story.ai_generated:
+        pages[-1] += "\n\n" + italic("Generated by AI from the coverage.")
+        if visible_length(pages[-1]) > MAX_TEXT:
+            pages[-1] = pages[-1].rsplit("\n\n", 1)[0]
+    replies = [Reply(page) for page in pages]
+    back = ((button("⬅️ Back to the card", card_data(story.key)),),)
+    replies[-1] = Reply(replies[-1].html, _question_rows(story) + back)
+    return replies
+
+
+def _question_rows(story: Story) -> tuple[tuple[Button, ...], ...]:
+    return tuple((button(f"❓ {q}", question_data(story.key, i)),) for i, (q, _a) in enumerate(story.qa))
+
+
+def sources(story: Story) -> Reply:
+    header = f"🔗 {bold('Sources')} — {esc(story.title)}"
+    lines: list[str] = []
+    for article in story.articles:
+        meta = " — ".join(
+            x for x in (article.get("source") or "", (article.get("published_at") or "")[:10]) if x
+        )
+        line = f"• {link(shorten(str(article.get('title', '')), 300), str(article.get('url', '')))}"
+        if meta:
+            line += f" {esc('(' + meta + ')')}"
+        lines.append(line)
+    text = header
+    shown = 0
+    for line in lines:
+        more = len(lines) - shown - 1
+        tail = f"\n\n…and {more} more." if more else ""
+        if visible_length(f"{text}\n{line}{tail}") > MAX_TEXT - 40:
+            break
+        text += "\n" + line
+        shown += 1
+    if shown < len(lines):
+        text += f"\n\n…and {len(lines) - shown} more."
+    if not lines:
+        text += "\n\nNo articles are listed for this story."
+    return Reply(text, ((button("⬅️ Back to the card", card_data(story.key)),),))
+
+
+def answer(story: Story, index: int) -> Reply:
+    question, text = story.qa[index]
+    body = f"❓ {bold(question)}\n\n{esc(text)}\n\n" + italic(
+        f"From the stored Q&A of “{shorten(story.title, 120)}”. Ask me anything else about it."
+    )
+    others = tuple(
+        (button(f"❓ {q}", question_data(story.key, i)),) for i, (q, _a) in enumerate(story.qa) if i != index
+    )
+    return Reply(body, (*others[:5], (button("⬅️ Back to the card", card_data(story.key)),)))
+
+
+def matched_answer(story: Story, index: int, asked: str) -> Reply:
+    """A follow-up in the user's own words: the stored answer, and which stored question it answers."""
+    question, text = story.qa[index]
+    body = (
+        f"{esc('Your question matches the stored question:')}\n❓ {bold(question)}\n\n{esc(text)}\n\n"
+        + italic(f"From the brief on “{shorten(story.title, 120)}”.")
+    )
+    rows = (button("⬅️ Back to the card", card_data(story.key)),)
+    return Reply(body, (rows,))
+
+
+def not_in_brief(story: Story, asked: str) -> Reply:
+    body = (
+        f"🤷 The brief on {bold(shorten(story.title, 120))} does not answer “{esc(shorten(asked, 300))}”.\n\n"
+    )
+    if story.qa:
+        body += esc("These are the questions it does answer:")
+    else:
+        body += esc("It has no stored questions. Try /story with other words, or /trending.")
+    return Reply(body, (*_question_rows(story), (button("⬅️ Back to the card", card_data(story.key)),)))
+
+
+# --- lists ------------------------------------------------------------------------------------
+
+
+def _story_button(story: Story, prefix: str = "") -> Button:
+    return button(f"{prefix}{story.title}", card_data(story.key))
+
+
+def trending(stories: Sequence[Story]) -> Reply:
+    if not stories:
+        return Reply(esc("No stories are trending yet. The feed has not been imported."))
+    lines = [f"📈 {bold('Trending now')}", ""]
+    for story in stories:
+        change = rank_change(story.rank, story.previous_rank)
+        figures = " · ".join(
+            x for x in (change, f"🔥 {story.virality:g}" if story.virality is not None else "") if x
+        )
+        lines.append(
+            f"{story.rank}. {bold(shorten(story.title, 120))}" + (f" — {esc(figures)}" if figures else "")
+        )
+    rows = tuple((_story_button(s, f"{s.rank}. "),) for s in stories)
+    return Reply("\n".join(lines), rows)
+
+
+def choices(query: str, stories: Sequence[Story]) -> Reply:
+    text = f"🔎 Several stories match “{esc(shorten(query, 200))}”. Which one?"
+    return Reply(text, tuple((_story_button(s),) for s in stories))
+
+
+def nothing_found(query: str, top: Sequence[Story]) -> Reply:
+    text = f"🔎 Nothing found for “{esc(shorten(query, 200))}”."
+    if top:
+        text += "\n\n" + esc("Trending now:")
+    return Reply(text, tuple((_story_button(s),) for s in top))
+
+
+def story_prompt(top: Iterable[Story]) -> Reply:
+    text = f"{esc('Which story? Send')} <code>/story Istanbul</code> {esc('or any words from a headline.')}"
+    return Reply(text, tuple((_story_button(s),) for s in top))
+
+
+def plain(text: str) -> Reply:
+    return Reply(esc(text))
