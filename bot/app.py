@@ -11,6 +11,7 @@ from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     Defaults,
     MessageHandler,
@@ -23,7 +24,7 @@ from bot import jobs
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.services import StoryIndex
-from handlers import errors, questions, start, stories
+from handlers import errors, membership, questions, start, stories
 from storage.chats import touch_chat
 from storage.db import create_engine, session_factory, upgrade
 
@@ -67,6 +68,7 @@ async def post_shutdown(app: BotApplication) -> None:
 def register_handlers(app: BotApplication) -> None:
     """In one visible order. Group -1 runs first for every update and never stops the others."""
     app.add_handler(TypeHandler(Update, track_chat), group=-1)
+    app.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     app.add_handler(CommandHandler("start", start.start))
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(CommandHandler("story", stories.story_command))

@@ -168,6 +168,22 @@ class Harness:
             }
         )
 
+    async def member_status(self, status: str, *, chat_id: int = 500, old: str = "member") -> None:
+        """The user blocks (``kicked``) or unblocks (``member``) the bot: a my_chat_member update."""
+        user = {"id": chat_id, "is_bot": False, "first_name": "Ann"}
+        await self._process(
+            {
+                "update_id": next(self._update_ids),
+                "my_chat_member": {
+                    "chat": {"id": chat_id, "type": "private", "first_name": "Ann"},
+                    "from": user,
+                    "date": int(time.time()),
+                    "old_chat_member": {"user": BOT, "status": old, "until_date": 0},
+                    "new_chat_member": {"user": BOT, "status": status, "until_date": 0},
+                },
+            }
+        )
+
     def unanswered(self) -> list[str]:
         return [q for q in self.pressed if q not in self.api.answered]
 

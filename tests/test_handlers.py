@@ -167,3 +167,18 @@ async def test_an_internal_error_tells_the_user_something_useful(
     monkeypatch.setattr(handlers.stories, "trending", broken)
     (reply,) = await bot.send("/trending")
     assert "went wrong" in reply["text"]
+
+
+async def test_blocking_the_bot_marks_the_chat_until_it_starts_again(bot: Harness) -> None:
+    from storage.models import Chat
+
+    await bot.send("/start")
+    await bot.member_status("kicked")
+    async with bot.app.bot_data.sessions() as session:
+        chat = await session.get(Chat, 500)
+        assert chat is not None and chat.blocked_at is not None
+    await bot.member_status("member", old="kicked")
+    await bot.send("/start")
+    async with bot.app.bot_data.sessions() as session:
+        chat = await session.get(Chat, 500)
+        assert chat is not None and chat.blocked_at is None
