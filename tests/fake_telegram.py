@@ -42,6 +42,7 @@ import itertools
 import json
 import math
 import re
+import signal
 import socket
 import sys
 import threading
@@ -547,7 +548,7 @@ class FakeTelegram:
         kind = "supergroup" if str(chat_id).startswith("-100") else "group"
         return {"id": chat_id, "type": kind, "title": f"Group {-chat_id}"}
 
-    def _resolve_chat(self, value: Any, *, required: bool = True) -> dict[str, Any]:
+    def _resolve_chat(self, value: Any) -> dict[str, Any]:
         if value is None or value == "":
             raise _bad("chat_id is empty")
         chat_id: int | None = None
@@ -1747,10 +1748,15 @@ def main(argv: list[str] | None = None) -> None:
         fake.set_rate_limit(args.rate, args.per_chat or None, args.group_per_min or None)
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
         await fake._start_server()
         print(f"fake Telegram listening: base_url={fake.base_url} token={fake.token}", file=sys.stderr)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await fake._stop_server()
 
