@@ -1036,11 +1036,8 @@ class FakeTelegram:
 
     def _apply_edit(self, rec: dict[str, Any], method: str, changes: dict[str, Any]) -> dict[str, Any]:
         message = rec["message"]
-        if (
-            all(message.get(k) == v for k, v in changes.items() if v is not None)
-            and all(k in message for k, v in changes.items() if v is not None)
-            and not any(k in message for k, v in changes.items() if v is None)
-        ):
+        # A value of None means "field absent" (e.g. no keyboard), which message.get() also yields.
+        if all(message.get(k) == v for k, v in changes.items()):
             raise TelegramError(400, _NOT_MODIFIED)
         rec["edits"].append(
             {
@@ -1565,6 +1562,11 @@ class FakeTelegram:
             if owner_id is not None:
                 self._owners[chat_id] = owner_id
 
+    def stats_snapshot(self) -> dict[str, Any]:
+        """A consistent copy of the counters (safe to call from any thread)."""
+        with self._lock:
+            return self.stats.as_dict()
+
     def reset_stats(self) -> None:
         with self._lock:
             self.stats = FakeStats()
@@ -1679,7 +1681,7 @@ class FakeTelegram:
         try:
             body: dict[str, Any] = await request.json() if request.body_exists else {}
             if name == "stats":
-                result: Any = self.stats.as_dict()
+                result: Any = self.stats_snapshot()
             elif name == "sent":
                 cid = request.query.get("chat_id")
                 result = [
