@@ -924,7 +924,7 @@ class FakeTelegram:
         else:
             raise _bad("there is no photo in the request")
         n = next(self._file_counter)
-        sizes = []
+        sizes: list[dict[str, Any]] = []
         for k, (w, h) in enumerate(((90, 60), (320, 213), (800, 533))):
             file_id = f"AgACAgIAAxkBAAI{n:08d}x{k}FakePhotoFileId"
             sizes.append(
@@ -936,8 +936,8 @@ class FakeTelegram:
                     "file_size": max(1, size // (3 - k)) if size else 1000 * (k + 1),
                 }
             )
-        for s in sizes:
-            self._files[s["file_id"]] = sizes
+        for photo_size in sizes:
+            self._files[photo_size["file_id"]] = sizes
         return sizes
 
     def _send_photo(self, p: Params) -> dict[str, Any]:
