@@ -42,6 +42,7 @@ import itertools
 import json
 import math
 import re
+import signal
 import socket
 import sys
 import threading
@@ -547,7 +548,7 @@ class FakeTelegram:
         kind = "supergroup" if str(chat_id).startswith("-100") else "group"
         return {"id": chat_id, "type": kind, "title": f"Group {-chat_id}"}
 
-    def _resolve_chat(self, value: Any, *, required: bool = True) -> dict[str, Any]:
+    def _resolve_chat(self, value: Any) -> dict[str, Any]:
         if value is None or value == "":
             raise _bad("chat_id is empty")
         chat_id: int | None = None
@@ -923,7 +924,7 @@ class FakeTelegram:
         else:
             raise _bad("there is no photo in the request")
         n = next(self._file_counter)
-        sizes = []
+        sizes: list[dict[str, Any]] = []
         for k, (w, h) in enumerate(((90, 60), (320, 213), (800, 533))):
             file_id = f"AgACAgIAAxkBAAI{n:08d}x{k}FakePhotoFileId"
             sizes.append(
@@ -935,8 +936,8 @@ class FakeTelegram:
                     "file_size": max(1, size // (3 - k)) if size else 1000 * (k + 1),
                 }
             )
-        for s in sizes:
-            self._files[s["file_id"]] = sizes
+        for photo_size in sizes:
+            self._files[photo_size["file_id"]] = sizes
         return sizes
 
     def _send_photo(self, p: Params) -> dict[str, Any]:
@@ -1035,11 +1036,8 @@ class FakeTelegram:
 
     def _apply_edit(self, rec: dict[str, Any], method: str, changes: dict[str, Any]) -> dict[str, Any]:
         message = rec["message"]
-        if (
-            all(message.get(k) == v for k, v in changes.items() if v is not None)
-            and all(k in message for k, v in changes.items() if v is not None)
-            and not any(k in message for k, v in changes.items() if v is None)
-        ):
+        # A value of None means "field absent" (e.g. no keyboard), which message.get() also yields.
+        if all(message.get(k) == v for k, v in changes.items()):
             raise TelegramError(400, _NOT_MODIFIED)
         rec["edits"].append(
             {
@@ -1564,6 +1562,11 @@ class FakeTelegram:
             if owner_id is not None:
                 self._owners[chat_id] = owner_id
 
+    def stats_snapshot(self) -> dict[str, Any]:
+        """A consistent copy of the counters (safe to call from any thread)."""
+        with self._lock:
+            return self.stats.as_dict()
+
     def reset_stats(self) -> None:
         with self._lock:
             self.stats = FakeStats()
@@ -1678,7 +1681,7 @@ class FakeTelegram:
         try:
             body: dict[str, Any] = await request.json() if request.body_exists else {}
             if name == "stats":
-                result: Any = self.stats.as_dict()
+                result: Any = self.stats_snapshot()
             elif name == "sent":
                 cid = request.query.get("chat_id")
                 result = [
@@ -1747,10 +1750,15 @@ def main(argv: list[str] | None = None) -> None:
         fake.set_rate_limit(args.rate, args.per_chat or None, args.group_per_min or None)
 
     async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, stop.set)
         await fake._start_server()
         print(f"fake Telegram listening: base_url={fake.base_url} token={fake.token}", file=sys.stderr)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await fake._stop_server()
 

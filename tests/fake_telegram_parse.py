@@ -108,6 +108,8 @@ def parse_html(src: str, *, strict_entities: bool = True) -> tuple[str, list[dic
     # open tags: (tag name, entity type or None, start offset, extra entity fields)
     stack: list[tuple[str, str | None, int, dict[str, Any]]] = []
     entities: list[dict[str, Any]] = []
+    etype: str | None
+    extra: dict[str, Any]
     i = 0
     n = len(src)
     while i < n:
@@ -195,8 +197,7 @@ def parse_html(src: str, *, strict_entities: bool = True) -> tuple[str, list[dic
                 )
             raise ParseError(f"Unclosed start tag at byte offset {_byte_offset(src, j)}")
         i = cm.end()
-        etype: str | None
-        extra: dict[str, Any] = {}
+        extra = {}
         if name in _SIMPLE_TAGS:
             etype = _SIMPLE_TAGS[name]
         elif name == "span":

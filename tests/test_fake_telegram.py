@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import html
+import socket
 import subprocess
 import sys
 import textwrap
@@ -438,3 +439,48 @@ async def test_async_context_manager_mode() -> None:
         async with telegram.Bot(fake.token, base_url=fake.base_url) as bot:
             await bot.send_message(1, "in-loop")
         assert (await fake.async_wait_for_message(1))["text"] == "in-loop"
+
+
+def test_standalone_cli_with_rate_limit() -> None:
+    port_probe = socket.socket()
+    port_probe.bind(("127.0.0.1", 0))
+    port = port_probe.getsockname()[1]
+    port_probe.close()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fake_telegram", "--port", str(port), "--rate", "30"],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        assert proc.stderr is not None
+        assert "listening" in proc.stderr.readline().decode()
+        api = f"http://127.0.0.1:{port}/bot123:ANY-token"
+        with httpx.Client() as client:
+            assert client.get(f"{api}/getme").json()["result"]["is_bot"] is True
+            assert client.post(f"{api}/sendMessage", data={"chat_id": "5", "text": "a"}).status_code == 200
+            r = client.post(f"{api}/sendMessage", data={"chat_id": "5", "text": "b"})  # 1 msg/s per chat
+            assert r.status_code == 429 and r.json()["parameters"]["retry_after"] == 1
+            stats = client.get(f"http://127.0.0.1:{port}/_fake/stats").json()["result"]
+            assert stats["sends_ok"] == 1 and stats["too_many_requests"] == 1
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
+async def test_group_messages_and_bot_added(bot: telegram.Bot, fake: FakeTelegram) -> None:
+    fake.add_member_update(-42, "member", chat_type="group", title="Club", user_id=9)
+    fake.user_sends(-42, "/help@storybot_test_bot", user_id=9, first_name="Bob")
+    updates = await bot.get_updates(timeout=0)
+    assert updates[0].my_chat_member is not None
+    assert updates[0].my_chat_member.new_chat_member.status == "member"
+    msg = updates[1].message
+    assert msg is not None and msg.chat.title == "Club" and msg.chat.type == "group"
+    assert msg.from_user is not None and msg.from_user.id == 9
+    assert msg.entities[0].type == "bot_command" and msg.entities[0].length == len("/help@storybot_test_bot")
+    reply = await bot.send_message(-42, "hi", reply_to_message_id=msg.message_id)
+    assert reply.reply_to_message is not None and reply.reply_to_message.message_id == msg.message_id
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
+        await bot.send_message(-42, "hi", reply_to_message_id=999)
+    fake.add_member_update(-42, "kicked", old_status="member")
+    with pytest.raises(Forbidden, match=r"(?i)kicked"):
+        await bot.send_message(-42, "still there?")
