@@ -1,0 +1,165 @@
+"""Measure answer matching on the sample feed: accuracy, refusals, misses and latency.
+
+Run: .venv/bin/python bench/answer_quality.py [--sweep] [--ablate]
+
+The paraphrase set is split deterministically in two halves by a hash of (thread, question): "tune" was
+used to choose the matcher's settings, "holdout" was not. Both halves and the total are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import zlib
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from domain import matching  # noqa: E402
+from domain.matching import DEFAULT, Tuning, best_answer  # noqa: E402
+
+
+def split_of(item: dict[str, Any]) -> str:
+    key = f"{item['thread']}\n{item['question']}".encode()
+    return "tune" if zlib.crc32(key) % 2 == 0 else "holdout"
+
+
+def load() -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    feed = json.loads((ROOT / "storage" / "data" / "sample_feed.json").read_text(encoding="utf-8"))
+    threads = {t["id"]: t for t in feed["threads"]}
+    items = json.loads((ROOT / "bench" / "paraphrases.json").read_text(encoding="utf-8"))
+    return threads, items
+
+
+def ask(thread: dict[str, Any], question: str, tuning: Tuning) -> matching.Match | None:
+    qa = [(p["q"], p["a"]) for p in thread["qa"]]
+    return best_answer(question, qa, title=thread["title"], tags=thread.get("tags", ()), tuning=tuning)
+
+
+def evaluate(
+    threads: dict[str, dict[str, Any]], items: list[dict[str, Any]], tuning: Tuning
+) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for part in ("tune", "holdout", "all"):
+        chosen = [i for i in items if part == "all" or split_of(i) == part]
+        answerable = [i for i in chosen if i["expected"] is not None]
+        unanswerable = [i for i in chosen if i["expected"] is None]
+        misses = []
+        right = refused = 0
+        for item in chosen:
+            got = ask(threads[item["thread"]], item["question"], tuning)
+            got_index = got.index if got else None
+            if item["expected"] is None:
+                refused += got is None
+            else:
+                right += got_index == item["expected"]
+            if got_index != item["expected"]:
+                misses.append((item, got))
+        result[part] = {
+            "answerable": len(answerable),
+            "accuracy": right / len(answerable) if answerable else 0.0,
+            "unanswerable": len(unanswerable),
+            "refusal": refused / len(unanswerable) if unanswerable else 0.0,
+            "misses": misses,
+        }
+    return result
+
+
+def describe(threads: dict[str, dict[str, Any]], item: dict[str, Any], got: matching.Match | None) -> str:
+    qa = threads[item["thread"]]["qa"]
+    want = "REFUSE" if item["expected"] is None else f"#{item['expected']} {qa[item['expected']]['q']}"
+    have = "refused" if got is None else f"#{got.index} {qa[got.index]['q']} ({got.score:.2f})"
+    return (
+        f"  [{split_of(item)}] {item['thread']}: {item['question']!r}\n      want {want}\n      got  {have}"
+    )
+
+
+def latency(
+    threads: dict[str, dict[str, Any]], items: list[dict[str, Any]], cold: bool
+) -> tuple[float, float]:
+    samples = []
+    for _ in range(3):
+        for item in items:
+            if cold:
+                matching._prepare.cache_clear()  # include per-thread preparation in every call
+            thread = threads[item["thread"]]
+            qa = [(p["q"], p["a"]) for p in thread["qa"]]
+            start = time.perf_counter()
+            best_answer(item["question"], qa, title=thread["title"], tags=thread.get("tags", ()))
+            samples.append((time.perf_counter() - start) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[int(len(samples) * 0.95)]
+
+
+def line(name: str, r: dict[str, Any]) -> str:
+    cells = [
+        f"{p}: acc {r[p]['accuracy']:6.1%} refuse {r[p]['refusal']:6.1%}" for p in ("tune", "holdout", "all")
+    ]
+    return f"{name:<34} " + " | ".join(cells)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sweep", action="store_true", help="threshold sweep on the tune half")
+    parser.add_argument("--ablate", action="store_true", help="compare simpler variants of the matcher")
+    args = parser.parse_args()
+    threads, items = load()
+
+    if args.ablate:
+        variants = {
+            "question-only BM25": Tuning(use_answers=False, use_related=False, use_fuzzy=False),
+            "+ answer text": Tuning(use_related=False, use_fuzzy=False),
+            "+ related terms": Tuning(use_fuzzy=False),
+            "+ typo correction (chosen)": DEFAULT,
+        }
+        for name, tuning in variants.items():
+            # Each variant gets its own best threshold on the tune half, so the comparison is fair.
+            best = (
+                max(
+                    (evaluate(threads, items, replace(tuning, threshold=t / 100)), t / 100)
+                    for t in range(20, 71, 2)
+                    if True
+                )
+                if False
+                else None
+            )
+            del best
+            scored = []
+            for t in range(20, 71, 2):
+                r = evaluate(threads, items, replace(tuning, threshold=t / 100))
+                scored.append((r["tune"]["accuracy"] + r["tune"]["refusal"], t / 100, r))
+            _, threshold, r = max(scored, key=lambda x: x[0])
+            print(line(f"{name} (thr {threshold:.2f})", r))
+        print()
+
+    if args.sweep:
+        for t in range(20, 71, 2):
+            r = evaluate(threads, items, replace(DEFAULT, threshold=t / 100))
+            print(line(f"threshold {t / 100:.2f}", r))
+        print()
+
+    r = evaluate(threads, items, DEFAULT)
+    print(f"paraphrases: {len(items)} ({sum(i['expected'] is not None for i in items)} answerable)")
+    for part in ("tune", "holdout", "all"):
+        x = r[part]
+        print(
+            f"{part:>8}: answerable {x['answerable']:3d} correct {x['accuracy']:6.1%} | "
+            f"unanswerable {x['unanswerable']:3d} refused {x['refusal']:6.1%}"
+        )
+    print(f"\nmisses ({len(r['all']['misses'])}):")
+    for item, got in r["all"]["misses"]:
+        print(describe(threads, item, got))
+    warm = latency(threads, items, cold=False)
+    cold = latency(threads, items, cold=True)
+    print(f"\nlatency best_answer, prepared index cached: p50 {warm[0]:.3f} ms  p95 {warm[1]:.3f} ms")
+    print(f"latency best_answer, index rebuilt per call: p50 {cold[0]:.3f} ms  p95 {cold[1]:.3f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Pick the stored Q&A pair that answers a reader's follow-up question, or refuse.
+
+Readers phrase follow-ups in their own words ("whos mediating", "what does russia want"), with typos and
+few words in common with the stored question. The matcher is lexical, chosen by measurement
+(bench/answer_quality.py): per thread, each pair is indexed by the stemmed terms of its question and, with a
+lower weight, of its answer. A user term scores against a pair when it appears there literally, through a
+related-term group (domain.text.RELATED_TERMS), or after typo correction against the thread's vocabulary.
+
+The score is the share of the *user's* informative words that the pair explains, each word weighted by
+how rare it is among the thread's pairs. A word that appears nowhere in the thread ("bitcoin", "weather")
+weighs most, so off-topic questions fall below the refusal threshold instead of matching whatever pair
+shares the topic word. Words of the thread's title and tags explain the topic, not the question, so they
+weigh little.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz.distance import Levenshtein
+from rapidfuzz.process import extractOne
+
+from domain.text import QUESTION_FILLER, STOPWORDS, fold, related_groups, related_vocabulary, stem
+
+
+@dataclass(frozen=True)
+class Match:
+    index: int  # index into the qa list
+    score: float  # 0..1 confidence
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs of the matcher; the defaults are what the benchmark chose. Other values exist for ablations."""
+
+    use_answers: bool = True
+    use_related: bool = True
+    use_fuzzy: bool = True
+    answer_weight: float = 0.6  # an answer-only hit is weaker evidence than a hit in the stored question
+    related_weight: float = 0.75  # a related-term hit is weaker than the same word
+    topic_weight: float = 0.3  # title/tag words say which story, not which question
+    question_coverage: float = 0.2  # share of the score from how much of the stored question is covered
+    cue_bonus: float = 0.06  # same question type (who/why/when/where/how many/how long)
+    threshold: float = 0.42
+    margin: float = 0.0
+
+
+DEFAULT = Tuning()
+
+# Question-type cues read from the raw words (they are stopwords, so terms() drops them).
+_CUES = {"who": "who", "whom": "who", "whos": "who", "why": "why", "whys": "why", "when": "when",
+         "whens": "when", "where": "where", "wheres": "where"}  # fmt: skip
+_HOW = {
+    "many": "quantity",
+    "much": "quantity",
+    "long": "duration",
+    "old": "age",
+    "big": "size",
+    "tall": "size",
+}
+
+_MAX_QUESTION_CHARS = 500  # a follow-up is a sentence; the tail of a pasted essay only adds noise and time
+_MAX_TERMS = 24
+
+
+def _cue(words: Sequence[str]) -> str | None:
+    for i, word in enumerate(words):
+        if word == "how":
+            nxt = words[i + 1] if i + 1 < len(words) else ""
+            return _HOW.get(nxt, "how")
+        if word in _CUES:
+            return _CUES[word]
+    return None
+
+
+def _content(words: Sequence[str]) -> list[str]:
+    return [w for w in words if w not in STOPWORDS and w not in QUESTION_FILLER]
+
+
+@dataclass(frozen=True)
+class _Pair:
+    q_stems: frozenset[str]
+    a_stems: frozenset[str]
+    q_groups: frozenset[int]
+    a_groups: frozenset[int]
+    q_weight: float  # sum of idf of the stored question's own stems, for question coverage
+    cue: str | None
+
+
+@dataclass(frozen=True)
+class _Index:
+    pairs: tuple[_Pair, ...]
+    idf: dict[str, float]
+    group_idf: dict[int, float]
+    unseen_idf: float
+    topic: frozenset[str]
+    known_words: frozenset[str]  # folded words that need no typo correction
+    choices: tuple[str, ...]  # folded words a misspelling may be corrected to
+
+
+def _idf(df: int, n: int) -> float:
+    # BM25's idf, floored so a word present everywhere still counts a little.
+    return max(math.log(1.0 + (n - df + 0.5) / (df + 0.5)), 0.05)
+
+
+def _groups(stems: frozenset[str]) -> frozenset[int]:
+    out: set[int] = set()
+    for s in stems:
+        out |= related_groups(s)
+    return frozenset(out)
+
+
+@lru_cache(maxsize=512)
+def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...]) -> _Index:
+    n = len(qa)
+    raw = []
+    surface: set[str] = set()
+    for q, a in qa:
+        q_words, a_words = fold(q).split(), fold(a).split()
+        surface.update(q_words, a_words)
+        q_stems = frozenset(stem(w) for w in _content(q_words))
+        a_stems = frozenset(stem(w) for w in _content(a_words))
+        raw.append((q_stems, a_stems, _cue(q_words)))
+    df: dict[str, int] = {}
+    group_df: dict[int, int] = {}
+    for q_stems, a_stems, _ in raw:
+        both = q_stems | a_stems
+        for s in both:
+            df[s] = df.get(s, 0) + 1
+        for g in _groups(both):
+            group_df[g] = group_df.get(g, 0) + 1
+    idf = {s: _idf(d, n) for s, d in df.items()}
+    pairs = []
+    for q_stems, a_stems, cue in raw:
+        q_groups = _groups(q_stems)
+        a_groups = _groups(a_stems)
+        pairs.append(_Pair(q_stems, a_stems, q_groups, a_groups, sum(idf[s] for s in q_stems), cue))
+    topic_words = fold(" ".join([title, *tags])).split()
+    surface.update(topic_words)
+    vocabulary = related_vocabulary()
+    choices = tuple(sorted(w for w in surface | vocabulary if len(w) >= 4 and not w.isdigit()))
+    return _Index(
+        pairs=tuple(pairs),
+        idf=idf,
+        group_idf={g: _idf(d, n) for g, d in group_df.items()},
+        unseen_idf=_idf(0, n),
+        topic=frozenset(stem(w) for w in _content(topic_words)),
+        known_words=frozenset(surface | vocabulary),
+        choices=choices,
+    )
+
+
+def _correct(word: str, index: _Index) -> str:
+    """Map a misspelt word onto the thread's vocabulary (edit distance 1, or 2 for long words)."""
+    if word in index.known_words or len(word) < 4 or word.isdigit():
+        return word
+    limit = 1 if len(word) < 7 else 2
+    found = extractOne(word, index.choices, scorer=Levenshtein.distance, score_cutoff=limit)
+    return found[0] if found else word
+
+
+def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
+    words = fold(question[:_MAX_QUESTION_CHARS]).split()
+    content = _content(words)[:_MAX_TERMS]
+    if tuning.use_fuzzy:
+        content = [_correct(w, index) for w in content]
+    stems = list(dict.fromkeys(stem(w) for w in content))
+    if not stems:
+        return [0.0] * len(index.pairs)
+    user_cue = _cue(words)
+
+    weighted: list[tuple[str, frozenset[int], float, bool]] = []
+    for s in stems:
+        groups = related_groups(s) if tuning.use_related else frozenset()
+        if s in index.idf:
+            weight = index.idf[s]
+        elif groups & index.group_idf.keys():
+            weight = max(index.group_idf[g] for g in groups if g in index.group_idf)
+        else:
+            weight = index.unseen_idf  # unknown to this thread: the strongest sign the question is off-topic
+        topical = s in index.topic
+        if topical:
+            weight *= tuning.topic_weight
+        weighted.append((s, groups, weight, topical))
+    total = sum(w for _, _, w, _ in weighted)
+
+    scores = []
+    for pair in index.pairs:
+        gained = 0.0
+        matched_stems: set[str] = set()
+        matched_groups: set[int] = set()
+        for s, groups, weight, topical in weighted:
+            hit = 1.0 if topical else 0.0
+            if s in pair.q_stems:
+                hit = 1.0
+                matched_stems.add(s)
+            elif groups & pair.q_groups:
+                hit = max(hit, tuning.related_weight)
+                matched_groups |= groups & pair.q_groups
+            if tuning.use_answers and hit < tuning.answer_weight:
+                if s in pair.a_stems:
+                    hit = tuning.answer_weight
+                elif groups & pair.a_groups:
+                    hit = max(hit, tuning.answer_weight * tuning.related_weight)
+            gained += weight * hit
+        score = gained / total
+        if pair.q_weight > 0 and tuning.question_coverage > 0:
+            covered = sum(
+                index.idf[s]
+                for s in pair.q_stems
+                if s in matched_stems or (tuning.use_related and related_groups(s) & matched_groups)
+            )
+            share = covered / pair.q_weight
+            score = (1 - tuning.question_coverage) * score + tuning.question_coverage * share
+        if user_cue and pair.cue:
+            score += tuning.cue_bonus if user_cue == pair.cue else -tuning.cue_bonus
+        scores.append(min(max(score, 0.0), 1.0))
+    return scores
+
+
+def rank(
+    question: str,
+    qa: Sequence[tuple[str, str]],
+    *,
+    title: str = "",
+    tags: Sequence[str] = (),
+    tuning: Tuning = DEFAULT,
+) -> list[float]:
+    """Score of every pair (for the benchmark and ablations); best_answer is the public entry point."""
+    if not qa:
+        return []
+    index = _prepare(tuple((q, a) for q, a in qa), title, tuple(tags))
+    return _score_all(question, index, tuning)
+
+
+def best_answer(
+    question: str,
+    qa: Sequence[tuple[str, str]],
+    *,
+    title: str = "",
+    tags: Sequence[str] = (),
+    tuning: Tuning = DEFAULT,
+) -> Match | None:
+    """The stored pair that answers `question`, or None when none fits well enough (an honest refusal)."""
+    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
+    if not scores:
+        return None
+    order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
+    best = order[0]
+    runner_up = scores[order[1]] if len(order) > 1 else 0.0
+    if scores[best] < tuning.threshold or scores[best] - runner_up < tuning.margin:
+        return None
+    return Match(index=best, score=round(scores[best], 4))
