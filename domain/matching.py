@@ -44,7 +44,10 @@ class Tuning:
     topic_weight: float = 0.3  # title/tag words say which story, not which question
     question_coverage: float = 0.2  # share of the score from how much of the stored question is covered
     cue_bonus: float = 0.06  # same question type (who/why/when/where/how many/how long)
-    threshold: float = 0.42
+    cue_penalty: float = 0.15  # clashing types: "who ...?" is not answered by "When ...?"
+    topic_hit: float = 0.5  # credit a title/tag word gives a pair whose question does not contain it
+    known_unseen: float = 0.6  # weight of a common word absent from the thread, relative to an unknown word
+    threshold: float = 0.38
     margin: float = 0.0
 
 
@@ -53,14 +56,17 @@ DEFAULT = Tuning()
 # Question-type cues read from the raw words (they are stopwords, so terms() drops them).
 _CUES = {"who": "who", "whom": "who", "whos": "who", "why": "why", "whys": "why", "when": "when",
          "whens": "when", "where": "where", "wheres": "where"}  # fmt: skip
-_HOW = {
-    "many": "quantity",
-    "much": "quantity",
-    "long": "duration",
-    "old": "age",
-    "big": "size",
-    "tall": "size",
-}
+# "how" + adjective asks for a measure; "how long" asks for a duration, which "when" questions also get.
+_HOW = {"long": "duration", **{w: "measure" for w in "many much old big tall hot cold far fast large high often".split()}}
+_COMPATIBLE = {frozenset({"when", "duration"}), frozenset({"duration", "measure"})}
+
+# A stored question's type implies a related-term group: "Why ...?" answers a user's "what caused ...",
+# "How many ...?" answers "death toll". Each cue names a member of the group it stands for.
+_CUE_GROUP_WORD = {"why": "reason", "who": "person", "when": "date", "where": "location",
+                   "measure": "number", "duration": "duration"}  # fmt: skip
+
+# Stopwords that still tell questions apart ("help other patients", "has it happened before").
+_KEEP = frozenset({"other", "again", "against", "before", "most", "up", "down"})
 
 _MAX_QUESTION_CHARS = 500  # a follow-up is a sentence; the tail of a pasted essay only adds noise and time
 _MAX_TERMS = 24
@@ -77,7 +83,7 @@ def _cue(words: Sequence[str]) -> str | None:
 
 
 def _content(words: Sequence[str]) -> list[str]:
-    return [w for w in words if w not in STOPWORDS and w not in QUESTION_FILLER]
+    return [w for w in words if w in _KEEP or (w not in STOPWORDS and w not in QUESTION_FILLER)]
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,7 @@ class _Pair:
     q_stems: frozenset[str]
     a_stems: frozenset[str]
     q_groups: frozenset[int]
+    cue_groups: frozenset[int]  # the group the stored question's type stands for ("Why" -> reason)
     a_groups: frozenset[int]
     q_weight: float  # sum of idf of the stored question's own stems, for question coverage
     cue: str | None
@@ -136,8 +143,11 @@ def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...])
     pairs = []
     for q_stems, a_stems, cue in raw:
         q_groups = _groups(q_stems)
+        cue_groups = related_groups(stem(_CUE_GROUP_WORD[cue])) if cue in _CUE_GROUP_WORD else frozenset()
         a_groups = _groups(a_stems)
-        pairs.append(_Pair(q_stems, a_stems, q_groups, a_groups, sum(idf[s] for s in q_stems), cue))
+        pairs.append(
+            _Pair(q_stems, a_stems, q_groups, cue_groups, a_groups, sum(idf[s] for s in q_stems), cue)
+        )
     topic_words = fold(" ".join([title, *tags])).split()
     surface.update(topic_words)
     vocabulary = related_vocabulary()
@@ -180,7 +190,9 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
         elif groups & index.group_idf.keys():
             weight = max(index.group_idf[g] for g in groups if g in index.group_idf)
         else:
-            weight = index.unseen_idf  # unknown to this thread: the strongest sign the question is off-topic
+            # Unknown to this thread: the strongest sign the question is off-topic. Common question
+            # vocabulary (in a related-term group) is a weaker sign than a name like "bitcoin".
+            weight = index.unseen_idf * (tuning.known_unseen if groups else 1.0)
         topical = s in index.topic
         if topical:
             weight *= tuning.topic_weight
@@ -193,18 +205,20 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
         matched_stems: set[str] = set()
         matched_groups: set[int] = set()
         for s, groups, weight, topical in weighted:
-            hit = 1.0 if topical else 0.0
-            if s in pair.q_stems:
+            hit = tuning.topic_hit if topical else 0.0
+            if s in pair.q_stems or groups & pair.cue_groups:
                 hit = 1.0
                 matched_stems.add(s)
             elif groups & pair.q_groups:
                 hit = max(hit, tuning.related_weight)
                 matched_groups |= groups & pair.q_groups
-            if tuning.use_answers and hit < tuning.answer_weight:
+            if tuning.use_answers:
+                answer_hit = 0.0
                 if s in pair.a_stems:
-                    hit = tuning.answer_weight
+                    answer_hit = tuning.answer_weight
                 elif groups & pair.a_groups:
-                    hit = max(hit, tuning.answer_weight * tuning.related_weight)
+                    answer_hit = tuning.answer_weight * tuning.related_weight
+                hit += (1.0 - hit) * answer_hit  # the answer adds evidence on top of the question
             gained += weight * hit
         score = gained / total
         if pair.q_weight > 0 and tuning.question_coverage > 0:
@@ -215,8 +229,12 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
             )
             share = covered / pair.q_weight
             score = (1 - tuning.question_coverage) * score + tuning.question_coverage * share
-        if user_cue and pair.cue:
-            score += tuning.cue_bonus if user_cue == pair.cue else -tuning.cue_bonus
+        # A generic "how" fits many question types; only specific types (who/why/when/...) agree or clash.
+        if user_cue in _CUE_GROUP_WORD and pair.cue in _CUE_GROUP_WORD:
+            if user_cue == pair.cue:
+                score += tuning.cue_bonus
+            elif frozenset({user_cue, pair.cue}) not in _COMPATIBLE:
+                score -= tuning.cue_penalty
         scores.append(min(max(score, 0.0), 1.0))
     return scores
 
