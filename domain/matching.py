@@ -16,6 +16,7 @@ weigh little.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,13 +58,28 @@ DEFAULT = Tuning()
 _CUES = {"who": "who", "whom": "who", "whos": "who", "why": "why", "whys": "why", "when": "when",
          "whens": "when", "where": "where", "wheres": "where"}  # fmt: skip
 # "how" + adjective asks for a measure; "how long" asks for a duration, which "when" questions also get.
-_HOW = {"long": "duration", **{w: "measure" for w in "many much old big tall hot cold far fast large high often".split()}}
+_HOW = {
+    "long": "duration",
+    **{w: "measure" for w in "many much old big tall hot cold far fast large high often".split()},
+}
 _COMPATIBLE = {frozenset({"when", "duration"}), frozenset({"duration", "measure"})}
 
-# A stored question's type implies a related-term group: "Why ...?" answers a user's "what caused ...",
-# "How many ...?" answers "death toll". Each cue names a member of the group it stands for.
-_CUE_GROUP_WORD = {"why": "reason", "who": "person", "when": "date", "where": "location",
-                   "measure": "number", "duration": "duration"}  # fmt: skip
+# A stored question's type implies related-term groups: "Why ...?" answers a user's "what caused ...",
+# "How many ...?" answers "death toll", "What is in ...?" answers "main provisions". Each cue names
+# members of the groups it stands for.
+_CUE_GROUP_WORDS = {"why": ("reason",), "who": ("person",), "when": ("date",), "where": ("location",),
+                    "measure": ("number", "size"), "duration": ("duration",), "summary": ("summary",)}  # fmt: skip
+
+# Phrases whose meaning a bag of stopwords loses; rewritten before tokenising (on folded text).
+_PHRASES = (
+    (re.compile(r"\b(?:have|has|had|need|needs) to\b"), "must"),
+    (re.compile(r"^(?:so )?(?:what is|what s|whats|what are|what was) (?:in|inside) "), "summary "),
+)
+# First-person words: "should I sell" is answered by "Should ordinary investors ...", "What does it mean
+# for my taxes?", "What should parents do?" - questions about the reader's own situation.
+_SELF_USER = frozenset({"i", "my", "me", "mine", "im", "ive", "we", "our", "us"})
+_SELF_STORED = frozenset({"i", "my", "me", "you", "your", "ordinary", "users", "parents", "consumers",
+                          "households", "individuals", "investors", "we", "our"})  # fmt: skip
 
 # Stopwords that still tell questions apart ("help other patients", "has it happened before").
 _KEEP = frozenset({"other", "again", "against", "before", "most", "up", "down"})
@@ -72,7 +88,16 @@ _MAX_QUESTION_CHARS = 500  # a follow-up is a sentence; the tail of a pasted ess
 _MAX_TERMS = 24
 
 
+def _words(text: str) -> list[str]:
+    folded = fold(text)
+    for pattern, replacement in _PHRASES:
+        folded = pattern.sub(replacement, folded)
+    return folded.split()
+
+
 def _cue(words: Sequence[str]) -> str | None:
+    if words and words[0] == "summary":
+        return "summary"
     for i, word in enumerate(words):
         if word == "how":
             nxt = words[i + 1] if i + 1 < len(words) else ""
@@ -95,6 +120,7 @@ class _Pair:
     a_groups: frozenset[int]
     q_weight: float  # sum of idf of the stored question's own stems, for question coverage
     cue: str | None
+    personal: bool  # asks about the reader's own situation ("my taxes", "ordinary users")
 
 
 @dataclass(frozen=True)
@@ -126,14 +152,14 @@ def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...])
     raw = []
     surface: set[str] = set()
     for q, a in qa:
-        q_words, a_words = fold(q).split(), fold(a).split()
+        q_words, a_words = _words(q), _words(a)
         surface.update(q_words, a_words)
         q_stems = frozenset(stem(w) for w in _content(q_words))
         a_stems = frozenset(stem(w) for w in _content(a_words))
-        raw.append((q_stems, a_stems, _cue(q_words)))
+        raw.append((q_stems, a_stems, _cue(q_words), bool(_SELF_STORED.intersection(q_words))))
     df: dict[str, int] = {}
     group_df: dict[int, int] = {}
-    for q_stems, a_stems, _ in raw:
+    for q_stems, a_stems, _, _ in raw:
         both = q_stems | a_stems
         for s in both:
             df[s] = df.get(s, 0) + 1
@@ -141,12 +167,16 @@ def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...])
             group_df[g] = group_df.get(g, 0) + 1
     idf = {s: _idf(d, n) for s, d in df.items()}
     pairs = []
-    for q_stems, a_stems, cue in raw:
+    for q_stems, a_stems, cue, personal in raw:
         q_groups = _groups(q_stems)
-        cue_groups = related_groups(stem(_CUE_GROUP_WORD[cue])) if cue in _CUE_GROUP_WORD else frozenset()
+        cue_groups = frozenset(
+            g for word in _CUE_GROUP_WORDS.get(cue or "", ()) for g in related_groups(stem(word))
+        )
         a_groups = _groups(a_stems)
         pairs.append(
-            _Pair(q_stems, a_stems, q_groups, cue_groups, a_groups, sum(idf[s] for s in q_stems), cue)
+            _Pair(
+                q_stems, a_stems, q_groups, cue_groups, a_groups, sum(idf[s] for s in q_stems), cue, personal
+            )
         )
     topic_words = fold(" ".join([title, *tags])).split()
     surface.update(topic_words)
@@ -173,7 +203,7 @@ def _correct(word: str, index: _Index) -> str:
 
 
 def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
-    words = fold(question[:_MAX_QUESTION_CHARS]).split()
+    words = _words(question[:_MAX_QUESTION_CHARS])
     content = _content(words)[:_MAX_TERMS]
     if tuning.use_fuzzy:
         content = [_correct(w, index) for w in content]
@@ -181,6 +211,7 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
     if not stems:
         return [0.0] * len(index.pairs)
     user_cue = _cue(words)
+    user_personal = bool(_SELF_USER.intersection(words))
 
     weighted: list[tuple[str, frozenset[int], float, bool]] = []
     for s in stems:
@@ -206,7 +237,9 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
         matched_groups: set[int] = set()
         for s, groups, weight, topical in weighted:
             hit = tuning.topic_hit if topical else 0.0
-            if s in pair.q_stems or groups & pair.cue_groups:
+            # The stored question's type stands in for a word, unless the user asked another type.
+            cue_fits = user_cue in (None, "how", pair.cue)
+            if s in pair.q_stems or (cue_fits and groups & pair.cue_groups):
                 hit = 1.0
                 matched_stems.add(s)
             elif groups & pair.q_groups:
@@ -230,11 +263,15 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
             share = covered / pair.q_weight
             score = (1 - tuning.question_coverage) * score + tuning.question_coverage * share
         # A generic "how" fits many question types; only specific types (who/why/when/...) agree or clash.
-        if user_cue in _CUE_GROUP_WORD and pair.cue in _CUE_GROUP_WORD:
+        if user_cue in _CUE_GROUP_WORDS and pair.cue in _CUE_GROUP_WORDS:
             if user_cue == pair.cue:
                 score += tuning.cue_bonus
-            elif frozenset({user_cue, pair.cue}) not in _COMPATIBLE:
+            elif frozenset({user_cue, pair.cue}) in _COMPATIBLE:
+                score += tuning.cue_bonus / 2
+            else:
                 score -= tuning.cue_penalty
+        if user_personal and pair.personal:
+            score += tuning.cue_bonus
         scores.append(min(max(score, 0.0), 1.0))
     return scores
 
