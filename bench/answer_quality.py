@@ -120,21 +120,11 @@ def main() -> None:
         }
         for name, tuning in variants.items():
             # Each variant gets its own best threshold on the tune half, so the comparison is fair.
-            best = (
-                max(
-                    (evaluate(threads, items, replace(tuning, threshold=t / 100)), t / 100)
-                    for t in range(20, 71, 2)
-                    if True
-                )
-                if False
-                else None
-            )
-            del best
             scored = []
             for t in range(20, 71, 2):
                 r = evaluate(threads, items, replace(tuning, threshold=t / 100))
-                scored.append((r["tune"]["accuracy"] + r["tune"]["refusal"], t / 100, r))
-            _, threshold, r = max(scored, key=lambda x: x[0])
+                scored.append((min(r["tune"]["accuracy"], r["tune"]["refusal"]), t / 100, r))
+            _, threshold, r = max(scored, key=lambda x: (x[0], x[1]))
             print(line(f"{name} (thr {threshold:.2f})", r))
         print()
 

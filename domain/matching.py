@@ -48,8 +48,9 @@ class Tuning:
     cue_penalty: float = 0.15  # clashing types: "who ...?" is not answered by "When ...?"
     topic_hit: float = 0.5  # credit a title/tag word gives a pair whose question does not contain it
     known_unseen: float = 0.6  # weight of a common word absent from the thread, relative to an unknown word
-    threshold: float = 0.38
-    margin: float = 0.0
+    threshold: float = 0.50  # accept the best pair at or above this score
+    low_threshold: float = 0.28  # ... or above this one when it clearly beats the runner-up
+    dominance: float = 2.0  # "clearly": best >= dominance * runner-up
 
 
 DEFAULT = Tuning()
@@ -306,6 +307,10 @@ def best_answer(
     order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
     best = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else 0.0
-    if scores[best] < tuning.threshold or scores[best] - runner_up < tuning.margin:
+    # A low score is usually an off-topic question, but a single well-matched pair among unrelated ones is
+    # a real answer whose wording is just far from the user's.
+    confident = scores[best] >= tuning.threshold
+    distinct = scores[best] >= tuning.low_threshold and scores[best] >= tuning.dominance * runner_up
+    if not (confident or distinct):
         return None
     return Match(index=best, score=round(scores[best], 4))

@@ -53,7 +53,7 @@ QUESTION_FILLER = frozenset(
     """
     really actually exactly basically like just also even anyway anymore ok okay hey hi
     guys thing things stuff something anything lot lots kind sort bit
-    whole happening going gonna wanna get got go goes went gone us yet ever many much come comes came
+    whole happening going gonna wanna get got go goes went gone us yet ever many much come comes came people
     """.split()
 )
 
