@@ -97,6 +97,37 @@ def latency(
     return statistics.median(samples), samples[int(len(samples) * 0.95)]
 
 
+def _misspell(question: str, seed: int) -> str:
+    """Deterministically damage the longest word (>= 5 letters) by one edit: a typical thumb typo."""
+    words = question.split()
+    longest = max(range(len(words)), key=lambda i: len(words[i]))
+    word = words[longest]
+    if len(word) < 5:
+        return question
+    i = 1 + seed % (len(word) - 2)
+    edits = [
+        word[:i] + word[i + 1 :],  # dropped letter
+        word[:i] + word[i + 1] + word[i] + word[i + 2 :],  # swapped letters
+        word[:i] + word[i] + word[i:],  # doubled letter
+    ]
+    words[longest] = edits[seed % 3]
+    return " ".join(words)
+
+
+def typo_stress(
+    threads: dict[str, dict[str, Any]], items: list[dict[str, Any]]
+) -> dict[str, tuple[float, float]]:
+    """Answerable questions with one typo injected: accuracy with and without typo correction."""
+    answerable = [i for i in items if i["expected"] is not None]
+    damaged = [{**item, "question": _misspell(item["question"], n)} for n, item in enumerate(answerable)]
+    out = {}
+    for name, chosen in (("all answerable, one typo each", damaged),):
+        on = evaluate(threads, chosen, DEFAULT)["all"]["accuracy"]
+        off = evaluate(threads, chosen, replace(DEFAULT, use_fuzzy=False))["all"]["accuracy"]
+        out[name] = (on, off)
+    return out
+
+
 def line(name: str, r: dict[str, Any]) -> str:
     cells = [
         f"{p}: acc {r[p]['accuracy']:6.1%} refuse {r[p]['refusal']:6.1%}" for p in ("tune", "holdout", "all")
@@ -134,6 +165,10 @@ def main() -> None:
             print(line(f"threshold {t / 100:.2f}", r))
         print()
 
+    fresh = json.loads((ROOT / "bench" / "fresh_check.json").read_text(encoding="utf-8"))
+    fr = evaluate(threads, fresh, DEFAULT)["all"]
+    typo = typo_stress(threads, items)
+
     r = evaluate(threads, items, DEFAULT)
     print(f"paraphrases: {len(items)} ({sum(i['expected'] is not None for i in items)} answerable)")
     for part in ("tune", "holdout", "all"):
@@ -141,6 +176,14 @@ def main() -> None:
         print(
             f"{part:>8}: answerable {x['answerable']:3d} correct {x['accuracy']:6.1%} | "
             f"unanswerable {x['unanswerable']:3d} refused {x['refusal']:6.1%}"
+        )
+    print(
+        f"   fresh: answerable {fr['answerable']:3d} correct {fr['accuracy']:6.1%} | "
+        f"unanswerable {fr['unanswerable']:3d} refused {fr['refusal']:6.1%}   (bench/fresh_check.json, never tuned on)"
+    )
+    for name, (with_fuzzy, without_fuzzy) in typo.items():
+        print(
+            f"typo stress ({name}): correct {with_fuzzy:6.1%} with typo correction, {without_fuzzy:6.1%} without"
         )
     print(f"\nmisses ({len(r['all']['misses'])}):")
     for item, got in r["all"]["misses"]:
