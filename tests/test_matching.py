@@ -104,7 +104,8 @@ def test_empty_qa_list_returns_none() -> None:
 
 def test_single_pair_and_degenerate_pairs() -> None:
     qa = [("What does Russia want?", "Territory.")]
-    assert best_answer("what does russia want", qa) == Match(index=0, score=pytest.approx(1.0, abs=0.2))
+    got_single = best_answer("what does russia want", qa)
+    assert got_single is not None and got_single.index == 0 and got_single.score >= 0.8
     odd = [("?", "!"), ("", ""), ("🙂", "🙂")]
     got = best_answer("what does russia want", odd)
     assert got is None or 0 <= got.index < len(odd)
