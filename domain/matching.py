@@ -48,6 +48,7 @@ class Tuning:
     cue_penalty: float = 0.15  # clashing types: "who ...?" is not answered by "When ...?"
     topic_hit: float = 0.5  # credit a title/tag word gives a pair whose question does not contain it
     known_unseen: float = 0.6  # weight of a common word absent from the thread, relative to an unknown word
+    cue_term: float = 0.15  # weight of the question type as a term, relative to an unknown word
     threshold: float = 0.50  # accept the best pair at or above this score
     low_threshold: float = 0.28  # ... or above this one when it clearly beats the runner-up
     dominance: float = 2.0  # "clearly": best >= dominance * runner-up
@@ -229,6 +230,11 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
         if topical:
             weight *= tuning.topic_weight
         weighted.append((s, groups, weight, topical))
+    if user_cue in _CUE_GROUP_WORDS and tuning.cue_term > 0:
+        # "why ...?" asks for a reason even when no word says so: the type is one more thing to explain,
+        # explained by a stored question of the same type or one that mentions reasons, causes, ...
+        cue_groups = frozenset(g for w in _CUE_GROUP_WORDS[user_cue] for g in related_groups(stem(w)))
+        weighted.append((f"#{user_cue}", cue_groups, tuning.cue_term * index.unseen_idf, False))
     total = sum(w for _, _, w, _ in weighted)
 
     scores = []
@@ -240,7 +246,7 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
             hit = tuning.topic_hit if topical else 0.0
             # The stored question's type stands in for a word, unless the user asked another type.
             cue_fits = user_cue in (None, "how", pair.cue)
-            if s in pair.q_stems or (cue_fits and groups & pair.cue_groups):
+            if s in pair.q_stems or (cue_fits and groups & pair.cue_groups) or s == f"#{pair.cue}":
                 hit = 1.0
                 matched_stems.add(s)
             elif groups & pair.q_groups:

@@ -276,6 +276,9 @@ RELATED_TERMS: tuple[tuple[str, ...], ...] = (
      "accidental", "accident", "sparked", "cause", "caused"),
     ("win", "won", "wins", "lose", "lost", "loses", "beat", "beaten", "defeat", "defeated", "outcome"),
     ("lead", "leading", "led", "leads", "ahead", "top", "dominant", "dominate", "dominated"),
+    ("outside", "outdoors", "outdoor"),
+    ("january", "february", "april", "june", "july", "august", "september", "october",
+     "november", "december", "month", "date", "week"),
     ("number", "count", "total", "figure", "figures", "amount", "tally", "toll", "many", "much", "quantity"),
     ("person", "who", "whom", "people"),
 )
