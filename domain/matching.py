@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rapidfuzz.distance import Levenshtein
-from rapidfuzz.process import extractOne
+from rapidfuzz.distance import OSA
+from rapidfuzz.process import extract
 
 from domain.text import QUESTION_FILLER, STOPWORDS, fold, related_groups, related_vocabulary, stem
 
@@ -133,6 +133,7 @@ class _Index:
     unseen_idf: float
     topic: frozenset[str]
     known_words: frozenset[str]  # folded words that need no typo correction
+    thread_words: frozenset[str]  # folded words of this thread, preferred when correcting a typo
     choices: tuple[str, ...]  # folded words a misspelling may be corrected to
 
 
@@ -183,14 +184,19 @@ def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...])
     topic_words = fold(" ".join([title, *tags])).split()
     surface.update(topic_words)
     vocabulary = related_vocabulary()
-    choices = tuple(sorted(w for w in surface | vocabulary if len(w) >= 4 and not w.isdigit()))
+    # Function words are choices too, so "shoulld" or "whree" become the stopwords they are meant to be.
+    function_words = {w for w in STOPWORDS | QUESTION_FILLER if len(w) >= 4}
+    choices = tuple(
+        sorted(w for w in surface | vocabulary | function_words if len(w) >= 4 and not w.isdigit())
+    )
     return _Index(
         pairs=tuple(pairs),
         idf=idf,
         group_idf={g: _idf(d, n) for g, d in group_df.items()},
         unseen_idf=_idf(0, n),
         topic=frozenset(stem(w) for w in _content(topic_words)),
-        known_words=frozenset(surface | vocabulary),
+        known_words=frozenset(surface | vocabulary | STOPWORDS | QUESTION_FILLER),
+        thread_words=frozenset(surface),
         choices=choices,
     )
 
@@ -200,15 +206,25 @@ def _correct(word: str, index: _Index) -> str:
     if word in index.known_words or len(word) < 4 or word.isdigit():
         return word
     limit = 1 if len(word) < 7 else 2
-    found = extractOne(word, index.choices, scorer=Levenshtein.distance, score_cutoff=limit)
-    return found[0] if found else word
+    # OSA distance counts a swap of neighbouring letters ("bototm") as one edit, the commonest thumb slip.
+    found = extract(word, index.choices, scorer=OSA.distance, score_cutoff=limit, limit=8)
+    if not found:
+        return word
+
+    def preference(candidate: tuple[str, float, int]) -> tuple[float, bool, bool, int]:
+        choice, distance = candidate[0], candidate[1]
+        prefix = next((i for i, (a, b) in enumerate(zip(choice, word, strict=False)) if a != b), len(word))
+        # Fewest edits first; then the same first letter, a word of this thread, the longest shared start.
+        return (distance, choice[0] != word[0], choice not in index.thread_words, -prefix)
+
+    return min(found, key=preference)[0]
 
 
 def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
     words = _words(question[:_MAX_QUESTION_CHARS])
-    content = _content(words)[:_MAX_TERMS]
     if tuning.use_fuzzy:
-        content = [_correct(w, index) for w in content]
+        words = [_correct(w, index) for w in words[: _MAX_TERMS * 3]]
+    content = _content(words)[:_MAX_TERMS]
     stems = list(dict.fromkeys(stem(w) for w in content))
     if not stems:
         return [0.0] * len(index.pairs)
