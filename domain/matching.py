@@ -76,6 +76,13 @@ _CUE_GROUP_WORDS = {"why": ("reason",), "who": ("person",), "when": ("date",), "
 _PHRASES = (
     (re.compile(r"\b(?:have|has|had|need|needs) to\b"), "must"),
     (re.compile(r"^(?:so )?(?:what is|what s|whats|what are|what was) (?:in|inside) "), "summary "),
+    # "why can't they ..." asks what stands in the way.
+    (
+        re.compile(r"\bwhy (?:can t|cant|cannot|couldn t|couldnt|won t|wont|haven t|havent|isn t|isnt)\b"),
+        "why obstacle",
+    ),
+    # "how do I know if ..." asks for the signs of something.
+    (re.compile(r"\bhow (?:do|can|would|will|could) (?:i|you|we|they) (?:know|tell)\b"), "how signs"),
 )
 # First-person words: "should I sell" is answered by "Should ordinary investors ...", "What does it mean
 # for my taxes?", "What should parents do?" - questions about the reader's own situation.
