@@ -76,6 +76,7 @@ _CUE_GROUP_WORDS = {"why": ("reason",), "who": ("person",), "when": ("date",), "
 _PHRASES = (
     (re.compile(r"\b(?:have|has|had|need|needs) to\b"), "must"),
     (re.compile(r"^(?:so )?(?:what is|what s|whats|what are|what was) (?:in|inside) "), "summary "),
+    (re.compile(r"\b(the|in|from|to) us\b"), r"\1 usa"),  # "does the us ...": lower-case country
     # "why can't they ..." asks what stands in the way.
     (
         re.compile(r"\bwhy (?:can t|cant|cannot|couldn t|couldnt|won t|wont|haven t|havent|isn t|isnt)\b"),
@@ -91,14 +92,17 @@ _SELF_STORED = frozenset({"i", "my", "me", "you", "your", "ordinary", "users", "
                           "households", "individuals", "investors", "we", "our"})  # fmt: skip
 
 # Stopwords that still tell questions apart ("help other patients", "has it happened before").
-_KEEP = frozenset({"other", "again", "against", "before", "most", "up", "down"})
+_KEEP = frozenset({"other", "again", "against", "before", "most", "more", "up", "down"})
 
 _MAX_QUESTION_CHARS = 500  # a follow-up is a sentence; the tail of a pasted essay only adds noise and time
 _MAX_TERMS = 24
 
 
+_US = re.compile(r"\bU\.?S\.?A?\b")  # the country, before folding makes it the pronoun "us"
+
+
 def _words(text: str) -> list[str]:
-    folded = fold(text)
+    folded = fold(_US.sub(" usa ", text))
     for pattern, replacement in _PHRASES:
         folded = pattern.sub(replacement, folded)
     return folded.split()
@@ -130,6 +134,7 @@ class _Pair:
     q_weight: float  # sum of idf of the stored question's own stems, for question coverage
     cue: str | None
     personal: bool  # asks about the reader's own situation ("my taxes", "ordinary users")
+    q_words: frozenset[str]  # folded words, stopwords included: breaks ties by literal wording
 
 
 @dataclass(frozen=True)
@@ -166,10 +171,12 @@ def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...])
         surface.update(q_words, a_words)
         q_stems = frozenset(stem(w) for w in _content(q_words))
         a_stems = frozenset(stem(w) for w in _content(a_words))
-        raw.append((q_stems, a_stems, _cue(q_words), bool(_SELF_STORED.intersection(q_words))))
+        raw.append(
+            (q_stems, a_stems, _cue(q_words), bool(_SELF_STORED.intersection(q_words)), frozenset(q_words))
+        )
     df: dict[str, int] = {}
     group_df: dict[int, int] = {}
-    for q_stems, a_stems, _, _ in raw:
+    for q_stems, a_stems, _, _, _ in raw:
         both = q_stems | a_stems
         for s in both:
             df[s] = df.get(s, 0) + 1
@@ -177,7 +184,7 @@ def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...])
             group_df[g] = group_df.get(g, 0) + 1
     idf = {s: _idf(d, n) for s, d in df.items()}
     pairs = []
-    for q_stems, a_stems, cue, personal in raw:
+    for q_stems, a_stems, cue, personal, q_surface in raw:
         q_groups = _groups(q_stems)
         cue_groups = frozenset(
             g for word in _CUE_GROUP_WORDS.get(cue or "", ()) for g in related_groups(stem(word))
@@ -185,7 +192,15 @@ def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...])
         a_groups = _groups(a_stems)
         pairs.append(
             _Pair(
-                q_stems, a_stems, q_groups, cue_groups, a_groups, sum(idf[s] for s in q_stems), cue, personal
+                q_stems,
+                a_stems,
+                q_groups,
+                cue_groups,
+                a_groups,
+                sum(idf[s] for s in q_stems),
+                cue,
+                personal,
+                q_surface,
             )
         )
     topic_words = fold(" ".join([title, *tags])).split()
@@ -302,6 +317,8 @@ def _score_all(question: str, index: _Index, tuning: Tuning) -> list[float]:
                 score -= tuning.cue_penalty
         if user_personal and pair.personal:
             score += tuning.cue_bonus
+        # Tie-break only: equal evidence, so prefer the stored question worded most like the user's.
+        score += 0.002 * len(pair.q_words.intersection(words))
         scores.append(min(max(score, 0.0), 1.0))
     return scores
 

@@ -279,6 +279,9 @@ RELATED_TERMS: tuple[tuple[str, ...], ...] = (
     ("outside", "outdoors", "outdoor"),
     ("january", "february", "april", "june", "july", "august", "september", "october",
      "november", "december", "month", "date", "week"),
+    ("land", "forest", "forests", "woodland", "woods", "trees", "acres", "hectares", "area"),
+    ("portray", "portrays", "portrayal", "depict", "depicts", "describe", "describes", "frame", "framed",
+     "framing", "cover", "covering", "coverage", "report", "reporting", "spin"),
     ("number", "count", "total", "figure", "figures", "amount", "tally", "toll", "many", "much", "quantity"),
     ("person", "who", "whom", "people"),
 )
