@@ -167,6 +167,8 @@ def main() -> None:
 
     fresh = json.loads((ROOT / "bench" / "fresh_check.json").read_text(encoding="utf-8"))
     fr = evaluate(threads, fresh, DEFAULT)["all"]
+    final = json.loads((ROOT / "bench" / "final_check.json").read_text(encoding="utf-8"))
+    fi = evaluate(threads, final, DEFAULT)["all"]
     typo = typo_stress(threads, items)
 
     r = evaluate(threads, items, DEFAULT)
@@ -180,6 +182,10 @@ def main() -> None:
     print(
         f"   fresh: answerable {fr['answerable']:3d} correct {fr['accuracy']:6.1%} | "
         f"unanswerable {fr['unanswerable']:3d} refused {fr['refusal']:6.1%}   (bench/fresh_check.json: first read 78.7% / 77.8%, its misses then inspected)"
+    )
+    print(
+        f"   final: answerable {fi['answerable']:3d} correct {fi['accuracy']:6.1%} | "
+        f"unanswerable {fi['unanswerable']:3d} refused {fi['refusal']:6.1%}   (bench/final_check.json: written last, never tuned on)"
     )
     for name, (with_fuzzy, without_fuzzy) in typo.items():
         print(
