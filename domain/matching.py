@@ -49,7 +49,7 @@ class Tuning:
     topic_hit: float = 0.5  # credit a title/tag word gives a pair whose question does not contain it
     known_unseen: float = 0.6  # weight of a common word absent from the thread, relative to an unknown word
     cue_term: float = 0.15  # weight of the question type as a term, relative to an unknown word
-    threshold: float = 0.50  # accept the best pair at or above this score
+    threshold: float = 0.46  # accept the best pair at or above this score
     low_threshold: float = 0.28  # ... or above this one when it clearly beats the runner-up
     dominance: float = 2.0  # "clearly": best >= dominance * runner-up
 
