@@ -150,7 +150,7 @@ def main() -> None:
 
     if args.ablate:
         variants = {
-            "question-only BM25": Tuning(use_answers=False, use_related=False, use_fuzzy=False),
+            "question terms only": Tuning(use_answers=False, use_related=False, use_fuzzy=False),
             "+ answer text": Tuning(use_related=False, use_fuzzy=False),
             "+ related terms": Tuning(use_fuzzy=False),
             "+ typo correction (chosen)": DEFAULT,
