@@ -22,8 +22,9 @@ from telegram.request import BaseRequest
 from bot import jobs
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
+from bot.delivery import BotApi, DeliveryWorker
 from bot.services import StoryIndex
-from handlers import errors, questions, start, stories
+from handlers import admin, broadcast, errors, questions, start, stories
 from storage.chats import touch_chat
 from storage.db import create_engine, session_factory, upgrade
 
@@ -52,12 +53,25 @@ async def post_init(app: BotApplication) -> None:
     async with services.sessions() as session:
         await services.stories.current(session)  # build the search index before the first /story
     await app.bot.set_my_commands(start.COMMANDS)
+    settings = services.settings
+    if settings.telegram_bot_token:  # the console has no Telegram to deliver to
+        services.delivery = DeliveryWorker(
+            services.sessions,
+            BotApi(app.bot.token, settings.telegram_api_base_url),
+            rate=settings.delivery_rate,
+            lease=settings.delivery_lease_seconds,
+        )
+        services.delivery.start()
     jobs.schedule(app)
     log.info("storybot ready on %s", services.settings.redacted_database_url())
 
 
 async def post_shutdown(app: BotApplication) -> None:
     services = app.bot_data
+    # First: sends in flight finish and claimed rows go back to the outbox while the database is open.
+    if getattr(services, "delivery", None) is not None:
+        await services.delivery.stop()
+        await services.delivery.api.aclose()
     if getattr(services, "http", None) is not None:
         await services.http.aclose()
     if getattr(services, "engine", None) is not None:
@@ -71,6 +85,11 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(CommandHandler("story", stories.story_command))
     app.add_handler(CommandHandler("trending", stories.trending_command))
+    # Admin commands: each checks ADMIN_IDS itself, so others get a polite refusal (and a log line).
+    app.add_handler(CommandHandler("broadcast", broadcast.broadcast_command))
+    app.add_handler(CommandHandler("broadcast_cancel", broadcast.cancel_command))
+    app.add_handler(CommandHandler("stats", admin.stats_command))
+    app.add_handler(CallbackQueryHandler(broadcast.broadcast_button, pattern=broadcast.BUTTONS))
     app.add_handler(CallbackQueryHandler(stories.story_button, pattern=r"^(c|b|s):\d+$|^t$"))
     app.add_handler(CallbackQueryHandler(questions.question_button, pattern=r"^q:"))
     app.add_handler(CallbackQueryHandler(expired_button))

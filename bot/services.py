@@ -8,6 +8,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from domain.search import SearchIndex
 from storage.threads import index_version, search_docs
 
@@ -41,3 +42,4 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     stories: StoryIndex
+    delivery: DeliveryWorker

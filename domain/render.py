@@ -11,6 +11,7 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from domain.figures import blindspot, leaning_bar, percent, rank_change, thread_age
 from domain.story import Story
@@ -359,3 +360,110 @@ def story_prompt(top: Iterable[Story]) -> Reply:
 
 def plain(text: str) -> Reply:
     return Reply(esc(text))
+
+
+# --- broadcasts and delivery (admins) ---------------------------------------------------------
+
+if TYPE_CHECKING:
+    from domain.delivery import Progress
+
+
+def broadcast_confirm_data(campaign_id: int) -> str:
+    return f"bc:ok:{campaign_id}"
+
+
+def broadcast_cancel_data(campaign_id: int) -> str:
+    return f"bc:no:{campaign_id}"
+
+
+def broadcast_stop_data(campaign_id: int) -> str:
+    return f"bc:stop:{campaign_id}"
+
+
+def broadcast_question(campaign_id: int, recipients: int) -> Reply:
+    """Under the preview: who will get it, and the two buttons. Nothing is queued before Confirm."""
+    text = (
+        f"📣 {bold('Broadcast preview')}\n\n"
+        + esc(f"The message above goes to {recipients:,} chat{'s' if recipients != 1 else ''} ")
+        + esc("(everyone who started the bot and has not blocked it), exactly as shown.")
+    )
+    return Reply(
+        text,
+        (
+            (
+                button("✅ Confirm", broadcast_confirm_data(campaign_id)),
+                button("✖️ Cancel", broadcast_cancel_data(campaign_id)),
+            ),
+        ),
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def broadcast_progress(campaign_id: int, progress: Progress, *, rate: float | None, final: bool) -> Reply:
+    """The admin's one progress message. Same numbers, same text: callers edit only on a change."""
+    head = f"📣 {bold(f'Broadcast #{campaign_id}')} — " + esc("finished" if final else "sending…")
+    lines = [
+        head,
+        "",
+        esc(f"✅ Sent: {progress.sent:,} of {progress.total:,}"),
+        esc(f"⚠️ Failed: {progress.failed:,}"),
+        esc(f"🚫 Blocked: {progress.blocked:,}"),
+    ]
+    if progress.cancelled:
+        lines.append(esc(f"✖️ Cancelled: {progress.cancelled:,}"))
+    if not final:
+        lines.append(esc(f"⏳ Remaining: {progress.pending:,}"))
+        if rate is not None and rate > 0:
+            lines.append(esc(f"🚀 Rate: {rate:.0f}/s · ETA {_duration(progress.pending / rate)}"))
+        return Reply("\n".join(lines), ((button("⏹ Stop sending", broadcast_stop_data(campaign_id)),),))
+    return Reply("\n".join(lines))
+
+
+def broadcast_report(campaign_id: int, progress: Progress, *, cancelled: bool = False) -> Reply:
+    verb = "stopped" if cancelled else "finished"
+    text = f"📣 {bold(f'Broadcast #{campaign_id} {verb}')}\n\n" + esc(
+        f"Sent {progress.sent:,} · failed {progress.failed:,} · blocked {progress.blocked:,}"
+        f" · cancelled {progress.cancelled:,} · total {progress.total:,}"
+    )
+    return Reply(text)
+
+
+def delivery_stats(
+    *,
+    chats_active: int,
+    chats_blocked: int,
+    outbox_pending: int,
+    sent_last_hour: int,
+    sent_last_day: int,
+    campaigns: Sequence[tuple[int, str, str, int, dict[str, int]]],
+) -> Reply:
+    lines = [
+        f"📊 {bold('Storybot stats')}",
+        "",
+        bold("Chats"),
+        esc(f"Active: {chats_active:,} · blocked: {chats_blocked:,}"),
+        "",
+        bold("Delivery"),
+        esc(f"Outbox: {outbox_pending:,} waiting"),
+        esc(f"Sent: {sent_last_hour:,} in the last hour · {sent_last_day:,} in the last day"),
+    ]
+    if campaigns:
+        lines += ["", bold("Recent campaigns")]
+        for cid, kind, status, total, counts in campaigns:
+            lines.append(
+                esc(
+                    f"#{cid} {kind} — {status}: {counts.get('sent', 0):,}/{total:,} sent, "
+                    f"{counts.get('failed', 0):,} failed, {counts.get('blocked', 0):,} blocked"
+                    + (f", {counts['cancelled']:,} cancelled" if counts.get("cancelled") else "")
+                    + (f", {counts['pending']:,} left" if counts.get("pending") else "")
+                )
+            )
+    return Reply("\n".join(lines))

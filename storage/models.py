@@ -101,3 +101,68 @@ class Chat(Base):
     context_thread_id: Mapped[int | None] = mapped_column(ForeignKey("threads.id", ondelete="SET NULL"))
 
     __table_args__ = (Index("ix_chats_blocked_at", "blocked_at"),)
+
+
+class Campaign(Base):
+    """One thing sent to many chats (a broadcast; later digests and breaking cards).
+
+    `payload` says what to send (see domain.delivery); the outbox holds one row per recipient.
+    A broadcast starts as a 'draft' (the admin's preview) and is queued on Confirm.
+    """
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    # draft → active → done | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    queued_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    # The admin's progress message, edited as the campaign moves; the last text avoids
+    # "message is not modified" (and re-edits after a restart).
+    progress_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    progress_text: Mapped[str | None] = mapped_column(Text)
+    progress_at: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_campaigns_status", "status"),)
+
+
+class Outbox(Base):
+    """One row per (campaign, chat): what is left to send and what happened to each send.
+
+    Times here are epoch seconds (floats): the claim compares them on every poll, and plain numbers
+    compare the same on SQLite and PostgreSQL with no time-zone conversion.
+    `available_at` is when the row may next be claimed: 0 when queued, the lease's end while a worker
+    holds it (so a dead worker's rows come back by themselves), the backoff's end after a retryable
+    error.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaigns.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # pending → sent | failed | blocked | cancelled
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    available_at: Mapped[float] = mapped_column(Float, default=0.0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    sent_at: Mapped[float | None] = mapped_column(Float)
+    # Per-recipient content (digests); NULL means the campaign's payload.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ux_outbox_campaign_chat", "campaign_id", "chat_id", unique=True),
+        Index("ix_outbox_claim", "status", "available_at"),
+        Index("ix_outbox_campaign_status", "campaign_id", "status"),
+        Index("ix_outbox_sent_at", "sent_at"),
+    )
