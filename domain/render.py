@@ -285,26 +285,40 @@ def sources(story: Story) -> Reply:
     return Reply(text, ((button("⬅️ Back to the card", card_data(story.key)),),))
 
 
-def answer(story: Story, index: int) -> Reply:
+def _paged(
+    head: str, paragraphs: Sequence[str], tail: str, buttons: tuple[tuple[Button, ...], ...]
+) -> list[Reply]:
+    """Escaped head, plain paragraphs, escaped tail: as many messages as the text needs, buttons last."""
+    pages = split_paragraphs(head, paragraphs)
+    if visible_length(f"{pages[-1]}\n\n{tail}") <= MAX_TEXT:
+        pages[-1] = f"{pages[-1]}\n\n{tail}"
+    else:
+        pages.append(tail)
+    replies = [Reply(page) for page in pages]
+    replies[-1] = Reply(replies[-1].html, buttons)
+    return replies
+
+
+def answer(story: Story, index: int) -> list[Reply]:
+    """A stored question tapped: its stored answer, as written."""
     question, text = story.qa[index]
-    body = f"❓ {bold(question)}\n\n{esc(text)}\n\n" + italic(
-        f"From the stored Q&A of “{shorten(story.title, 120)}”. Ask me anything else about it."
-    )
     others = tuple(
         (button(f"❓ {q}", question_data(story.key, i)),) for i, (q, _a) in enumerate(story.qa) if i != index
     )
-    return Reply(body, (*others[:5], (button("⬅️ Back to the card", card_data(story.key)),)))
+    tail = italic(f"From the stored Q&A of “{shorten(story.title, 120)}”. Ask me anything else about it.")
+    return _paged(f"❓ {bold(question)}", text.split("\n\n"), tail, (*others[:5], _back(story)))
 
 
-def matched_answer(story: Story, index: int, asked: str) -> Reply:
+def matched_answer(story: Story, index: int, asked: str) -> list[Reply]:
     """A follow-up in the user's own words: the stored answer, and which stored question it answers."""
     question, text = story.qa[index]
-    body = (
-        f"{esc('Your question matches the stored question:')}\n❓ {bold(question)}\n\n{esc(text)}\n\n"
-        + italic(f"From the brief on “{shorten(story.title, 120)}”.")
-    )
-    rows = (button("⬅️ Back to the card", card_data(story.key)),)
-    return Reply(body, (rows,))
+    head = f"{esc('Your question matches the stored question:')}\n❓ {bold(question)}"
+    tail = italic(f"From the brief on “{shorten(story.title, 120)}”.")
+    return _paged(head, text.split("\n\n"), tail, (_back(story),))
+
+
+def _back(story: Story) -> tuple[Button, ...]:
+    return (button("⬅️ Back to the card", card_data(story.key)),)
 
 
 def not_in_brief(story: Story, asked: str) -> Reply:

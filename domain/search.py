@@ -7,6 +7,7 @@ finds "Istanbul" without scanning the vocabulary.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,6 +18,9 @@ from domain.text import STOPWORDS, fold, stem
 FIELD_WEIGHTS = {"title": 5.0, "tags": 3.0, "summary": 1.5, "brief": 0.6}
 _K1 = 1.2
 _FUZZY_PENALTY = 0.75
+# Candidates come from each term's strongest postings only: a word found in thousands of briefs
+# must not cost a pass over all of them. Title and tag matches weigh most, so they are always in.
+_TOP_POSTINGS = 300
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,17 @@ class SearchIndex:
         for term, per_doc in raw.items():
             idf = math.log(1 + (count - len(per_doc) + 0.5) / (len(per_doc) + 0.5))
             self._postings[term] = {key: idf * w * (_K1 + 1) / (w + _K1) for key, w in per_doc.items()}
+        self._top: dict[str, tuple[int, ...]] = {
+            term: tuple(
+                key
+                for key, _ in (
+                    heapq.nlargest(_TOP_POSTINGS, p.items(), key=lambda kv: kv[1])
+                    if len(p) > _TOP_POSTINGS
+                    else p.items()
+                )
+            )
+            for term, p in self._postings.items()
+        }
         self._idf = {term: math.log(1 + (count - len(p) + 0.5) / (len(p) + 0.5)) for term, p in raw.items()}
         self._delete_index: dict[str, set[str]] = defaultdict(set)
         for word in self._surface:
@@ -114,9 +129,8 @@ class SearchIndex:
         if exact is not None:
             return SearchResult([Hit(exact, 1.0, 1.0, 1.0)], True)
 
-        scores: dict[int, float] = defaultdict(float)
-        matched_weight: dict[int, float] = defaultdict(float)
-        title_weight: dict[int, float] = defaultdict(float)
+        expanded: list[tuple[float, list[tuple[str, float]]]] = []
+        candidates: set[int] = set()
         total_weight = 0.0
         for word in words:
             expansions = self._expand(word)
@@ -124,18 +138,29 @@ class SearchIndex:
             # not a good match for a story about the Istanbul talks.
             word_weight = max((self._idf.get(t, 0.0) for t, _ in expansions), default=2.0) or 2.0
             total_weight += word_weight
-            best_per_doc: dict[int, tuple[float, float, bool]] = {}
-            for term, factor in expansions:
-                for key, value in self._postings[term].items():
-                    in_title = term in self._title_terms.get(key, ())
-                    candidate = (value * factor, factor, in_title)
-                    if key not in best_per_doc or candidate[0] > best_per_doc[key][0]:
-                        best_per_doc[key] = candidate
-            for key, (value, factor, in_title) in best_per_doc.items():
-                scores[key] += value
-                matched_weight[key] += word_weight * factor
-                if in_title:
-                    title_weight[key] += word_weight * factor
+            expanded.append((word_weight, expansions))
+            for term, _factor in expansions:
+                candidates.update(self._top[term])
+
+        scores: dict[int, float] = {}
+        matched_weight: dict[int, float] = {}
+        title_weight: dict[int, float] = {}
+        for key in candidates:
+            score = matched = in_title = 0.0
+            title_terms = self._title_terms.get(key, frozenset())
+            for word_weight, expansions in expanded:
+                best_value, best_factor, best_term = 0.0, 0.0, ""
+                for term, factor in expansions:
+                    value = self._postings[term].get(key, 0.0) * factor
+                    if value > best_value:
+                        best_value, best_factor, best_term = value, factor, term
+                if best_value:
+                    score += best_value
+                    matched += word_weight * best_factor
+                    if best_term in title_terms:
+                        in_title += word_weight * best_factor
+            if score:
+                scores[key], matched_weight[key], title_weight[key] = score, matched, in_title
         if not scores:
             return SearchResult([], False)
 

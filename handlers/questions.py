@@ -7,7 +7,7 @@ import re
 from telegram import Message, Update
 
 from bot.context import BotContext
-from bot.replies import send
+from bot.replies import send, send_all
 from domain import render
 from domain.matching import best_answer
 from handlers.stories import AWAITING_QUERY, reply_to_search
@@ -48,7 +48,7 @@ async def question_button(update: Update, context: BotContext) -> None:
         await set_context(session, chat.id, key)
         await session.commit()
     await query.answer()
-    await send(context.bot, chat.id, render.answer(story, index))
+    await send_all(context.bot, chat.id, render.answer(story, index))
 
 
 async def follow_up(update: Update, context: BotContext) -> None:
@@ -81,8 +81,9 @@ async def follow_up(update: Update, context: BotContext) -> None:
         return
 
     match = best_answer(text, story.qa, title=story.title, tags=story.tags)
-    if match is not None:
-        reply = render.matched_answer(story, match.index, text)
-    else:
-        reply = render.not_in_brief(story, text)
-    await send(context.bot, chat.id, reply, reply_to=message.message_id)
+    if match is None:
+        await send(context.bot, chat.id, render.not_in_brief(story, text), reply_to=message.message_id)
+        return
+    first, *rest = render.matched_answer(story, match.index, text)
+    await send(context.bot, chat.id, first, reply_to=message.message_id)
+    await send_all(context.bot, chat.id, rest)

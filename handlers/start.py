@@ -26,7 +26,8 @@ HELP = (
     "/trending — the top stories right now\n"
     "/subscribe — a daily digest at your local time\n"
     "/settings — digest time, zone, topics, breaking news\n"
-    "/unsubscribe — stop the digest\n\n"
+    "/unsubscribe — stop the digest\n"
+    "/help — this message\n\n"
     "After a card, just ask a question in your own words (\u201cwhat does russia want?\u201d) or tap one "
     "of the stored questions. I answer from the story's brief, and say so when it has no answer."
 )

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-MAX_FEED_BYTES = 20 * 1024 * 1024
+MAX_FEED_BYTES = 100 * 1024 * 1024  # 10,000 threads with full briefs and Q&A come to ~60 MiB
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 LEANING_KEYS = ("left", "center", "right")

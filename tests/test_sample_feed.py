@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 
 FEED = Path(__file__).resolve().parents[1] / "storage" / "data" / "sample_feed.json"
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "story-feed.schema.json"
 _ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
@@ -23,13 +22,6 @@ def feed() -> dict[str, Any]:
 def _rfc3339(value: str) -> bool:
     # fromisoformat accepts "Z" from 3.11 on; an offset is mandatory in the feed format.
     return datetime.fromisoformat(value).tzinfo is not None and "T" in value
-
-
-def test_validates_against_schema_when_available(feed: dict[str, Any]) -> None:
-    jsonschema = pytest.importorskip("jsonschema")
-    if not SCHEMA.exists():
-        pytest.skip("shared/story-feed.schema.json is not beside the repo")
-    jsonschema.validate(feed, json.loads(SCHEMA.read_text(encoding="utf-8")))
 
 
 def test_document_level_rules(feed: dict[str, Any]) -> None:
