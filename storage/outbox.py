@@ -11,15 +11,18 @@ import time
 from collections.abc import AsyncIterable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, bindparam, func, insert, literal, select, update
+from sqlalchemy import Select, Table, bindparam, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import mark_blocked
 from storage.models import Campaign, Chat, Outbox
 
 INSERT_BATCH = 2000
+# Core table for executemany UPDATEs: the ORM would turn a list of parameters into its own
+# "bulk update by primary key" instead of one prepared statement run many times.
+_OUTBOX = cast(Table, Outbox.__table__)
 
 # Recipients: a SELECT of chat ids (runs inside the database), or chat ids / (chat id, payload) pairs
 # from Python, streamed in batches.
@@ -201,31 +204,27 @@ async def write_results(session: AsyncSession, worker: str, results: Sequence[Re
         for r in results
         if r.status == "pending"
     ]
-    mine = (Outbox.id == bindparam("b_id"), Outbox.claimed_by == worker)
-    opts = {"synchronize_session": False}
+    mine = (_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.claimed_by == worker)
     if sent:
         await session.execute(
-            update(Outbox)
+            update(_OUTBOX)
             .where(*mine)
             .values(status="sent", message_id=bindparam("b_mid"), sent_at=bindparam("b_at"), claimed_by=None),
             sent,
-            execution_options=opts,
         )
     if final:
         await session.execute(
-            update(Outbox)
+            update(_OUTBOX)
             .where(*mine)
             .values(status=bindparam("b_status"), last_error=bindparam("b_error"), claimed_by=None),
             final,
-            execution_options=opts,
         )
     if retry:
         await session.execute(
-            update(Outbox)
-            .where(*mine, Outbox.status == "pending")
+            update(_OUTBOX)
+            .where(*mine, _OUTBOX.c.status == "pending")
             .values(available_at=bindparam("b_at"), last_error=bindparam("b_error"), claimed_by=None),
             retry,
-            execution_options=opts,
         )
     await mark_blocked(session, sorted({r.chat_id for r in results if r.status == "blocked"}))
 
@@ -235,11 +234,14 @@ async def release(session: AsyncSession, worker: str, ids: Sequence[int], *, at:
     and the claim does not count as an attempt."""
     if ids:
         await session.execute(
-            update(Outbox)
-            .where(Outbox.id == bindparam("b_id"), Outbox.claimed_by == worker, Outbox.status == "pending")
-            .values(claimed_by=None, available_at=at, attempts=Outbox.attempts - 1),
+            update(_OUTBOX)
+            .where(
+                _OUTBOX.c.id == bindparam("b_id"),
+                _OUTBOX.c.claimed_by == worker,
+                _OUTBOX.c.status == "pending",
+            )
+            .values(claimed_by=None, available_at=at, attempts=_OUTBOX.c.attempts - 1),
             [{"b_id": i} for i in ids],
-            execution_options={"synchronize_session": False},
         )
 
 
