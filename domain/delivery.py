@@ -163,11 +163,12 @@ GROUP_CHAT_INTERVAL = 3.0  # ≤ 20 messages per minute to one group
 def effective_rate(setting: float) -> tuple[float, bool]:
     """(messages per second to pace at, whether to send as a paid broadcast).
 
-    We pace a little under the limit: the limit is counted where Telegram receives the messages,
-    and network jitter bunches evenly spaced sends. 3 % headroom keeps 429s rare.
+    Above Telegram's free 30/s the sends carry allow_paid_broadcast (paid broadcasts go up to
+    PAID_MAX_RATE). The setting is not clamped: it is the operator's word (and benches run past it).
+    We pace a little under it: the limit is counted where Telegram receives the messages, and network
+    jitter bunches evenly spaced sends. 3 % headroom keeps 429s rare.
     """
-    paid = setting > TELEGRAM_FREE_RATE
-    return min(setting, PAID_MAX_RATE if paid else setting) * 0.97, paid
+    return setting * 0.97, setting > TELEGRAM_FREE_RATE
 
 
 class Pacer:

@@ -82,6 +82,7 @@ def test_effective_rate_paid_above_thirty() -> None:
     assert effective_rate(30) == (pytest.approx(29.1), False)
     rate, paid = effective_rate(500)
     assert paid and rate == pytest.approx(485)
+    assert effective_rate(5000)[0] == pytest.approx(4850)  # the operator's setting is not clamped
 
 
 def test_success_keeps_the_message_id() -> None:
