@@ -24,7 +24,8 @@ from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.delivery import BotApi, DeliveryWorker
 from bot.services import StoryIndex
-from handlers import admin, broadcast, errors, questions, start, stories
+from domain import render
+from handlers import admin, broadcast, errors, questions, start, stories, subscriptions
 from storage.chats import touch_chat
 from storage.db import create_engine, session_factory, upgrade
 
@@ -85,6 +86,9 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(CommandHandler("story", stories.story_command))
     app.add_handler(CommandHandler("trending", stories.trending_command))
+    app.add_handler(CommandHandler("subscribe", subscriptions.subscribe_command))
+    app.add_handler(CommandHandler("settings", subscriptions.settings_command))
+    app.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe_command))
     # Admin commands: each checks ADMIN_IDS itself, so others get a polite refusal (and a log line).
     app.add_handler(CommandHandler("broadcast", broadcast.broadcast_command))
     app.add_handler(CommandHandler("broadcast_cancel", broadcast.cancel_command))
@@ -92,6 +96,7 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(broadcast.broadcast_button, pattern=broadcast.BUTTONS))
     app.add_handler(CallbackQueryHandler(stories.story_button, pattern=r"^(c|b|s):\d+$|^t$"))
     app.add_handler(CallbackQueryHandler(questions.question_button, pattern=r"^q:"))
+    app.add_handler(CallbackQueryHandler(subscriptions.subscription_button, pattern=render.SUBSCRIBE_BUTTONS))
     app.add_handler(CallbackQueryHandler(expired_button))
     # Private chats: any text. Groups: only replies to the bot (privacy mode hides the rest anyway).
     app.add_handler(

@@ -34,6 +34,8 @@ class Settings:
     digest_grace_hours: float = 3.0
     breaking_virality_jump: float = 2.0
     breaking_daily_cap: int = 3
+    # How often the scheduler looks for due digests and breaking cards (tests use 1).
+    digest_tick_seconds: float = 60.0
     log_level: str = "INFO"
 
     def redacted_database_url(self) -> str:
@@ -123,6 +125,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     grace = _number(merged, "DIGEST_GRACE_HOURS", problems, minimum=0)
     jump = _number(merged, "BREAKING_VIRALITY_JUMP", problems, minimum=0)
     cap = _number(merged, "BREAKING_DAILY_CAP", problems, minimum=0)
+    tick = _number(merged, "DIGEST_TICK_SECONDS", problems, minimum=0.2)
     log_level = merged.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -141,5 +144,6 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         digest_grace_hours=grace if grace is not None else 3.0,
         breaking_virality_jump=jump if jump is not None else 2.0,
         breaking_daily_cap=int(cap) if cap is not None else 3,
+        digest_tick_seconds=tick if tick is not None else 60.0,
         log_level=log_level,
     )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -34,8 +36,17 @@ class StoryIndex:
         return self._index
 
 
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Services:
     """Filled once: settings at build time, the rest in post_init (see bot.app)."""
+
+    # What time it is for schedules (digests, quiet hours, daily caps); tests replace it.
+    clock: Callable[[], datetime] = staticmethod(system_clock)
+    # One scheduler tick at a time in this process (the refresh job also runs one after an import).
+    tick_lock: asyncio.Lock | None = None
 
     settings: Settings
     engine: AsyncEngine
