@@ -11,6 +11,7 @@ skips nor doubles a digest.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -145,7 +146,9 @@ def parse_zone(text: str) -> str:
     raw = " ".join(text.strip().split())
     if not raw:
         raise ScheduleError("Which time zone? Type a city (Berlin), a zone (Europe/Berlin) or UTC+3.")
-    lowered = raw.lower()
+    # 'São Paulo' → 'sao paulo': IANA names are ASCII.
+    folded = "".join(c for c in unicodedata.normalize("NFKD", raw) if not unicodedata.combining(c))
+    lowered = folded.lower()
     m = _OFFSET.match(lowered.replace(" ", ""))
     if m:
         sign, hours, minutes = m.group(1), int(m.group(2)), int(m.group(3) or 0)
