@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, bindparam, delete, func, select, update
+from sqlalchemy import Table, Text, bindparam, func, insert, select, text, tuple_, update
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -36,8 +36,8 @@ from domain.digest import (
     wants_breaking,
 )
 from domain.schedule import Plan, first_due, local_day, plan, release_time, zone
-from storage.models import BreakingPush, Campaign, Chat, Feed, Subscription, Thread
-from storage.outbox import enqueue_campaign
+from storage.models import BreakingPush, Campaign, Chat, Feed, Outbox, Subscription, Thread
+from storage.outbox import INSERT_BATCH, create_campaign, enqueue_campaign
 from storage.threads import get_story
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,9 @@ IN_CHUNK = 900  # ids per "IN (...)" (SQLite allows 32k variables; PostgreSQL mo
 TICK_LOCK = 0x5701_D16E  # PostgreSQL advisory lock: one tick at a time across processes
 _SUBS = cast(Table, Subscription.__table__)
 _PUSHES = cast(Table, BreakingPush.__table__)
+_OUTBOX = cast(Table, Outbox.__table__)
+_CAMPAIGNS = cast(Table, Campaign.__table__)
+MAX_DIGEST_CAMPAIGNS = 200  # distinct digests per tick with their own campaign (see _DigestOutbox)
 
 
 def utc(moment: datetime) -> datetime:
@@ -159,17 +162,14 @@ class TickReport:
     queued: int = 0  # digest messages put in the outbox
     empty: int = 0  # due, nothing new, and the subscriber wants no quiet-day note
     skipped: int = 0  # too late (downtime beyond the grace), already had today's, or blocked
-    campaign_id: int | None = None
+    campaign_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
 class _Digest:
+    content: tuple[Any, ...]  # what the message says: equal content, equal payload
     payload: dict[str, Any] | None
     recent: list[Any]
-    recent_key: str = ""
-
-    def __post_init__(self) -> None:
-        self.recent_key = json.dumps(self.recent)
 
 
 @dataclass
@@ -205,14 +205,81 @@ class _TickState:
                 mute=json.loads(mute or "[]"),
                 recent=past,
             )
+            content = (day, tuple((t.key, t.rank, t.previous_rank) for t in chosen))
             if chosen:
-                found = _Digest(text_payload(render.digest(day_label(day), chosen)), remember(past, chosen))
+                payload = text_payload(render.digest(day_label(day), chosen))
+                found = _Digest(content, payload, remember(past, chosen))
             elif quiet_note:
-                found = _Digest(text_payload(render.quiet_day(day_label(day))), past)
+                found = _Digest(content, text_payload(render.quiet_day(day_label(day))), past)
             else:
-                found = _Digest(None, past)
+                found = _Digest(content, None, past)
             self.digests[key] = found
         return found
+
+
+class _DigestOutbox:
+    """Writes a tick's digests to the outbox: one campaign per distinct digest (its payload stored
+    once on the campaign, rows carry only the chat), up to `max_campaigns`; digests beyond that go
+    to one more campaign whose rows carry their own payload. Why: most subscribers share a digest
+    with many others, and a 2 KB payload per row would make a 100k tick write 200 MB; the delivery
+    worker also serialises a campaign's payload once instead of once per send."""
+
+    def __init__(self, session: AsyncSession, now: datetime, max_campaigns: int) -> None:
+        self.session, self.now, self.max_campaigns = session, now, max_campaigns
+        self.campaigns: dict[tuple[Any, ...], int] = {}
+        self.mixed: int | None = None
+        self.totals: dict[int, int] = defaultdict(int)
+
+    async def _campaign(self, digest: _Digest) -> tuple[int, dict[str, Any] | None]:
+        found = self.campaigns.get(digest.content)
+        if found is not None:
+            return found, None
+        assert digest.payload is not None
+        if len(self.campaigns) < self.max_campaigns:
+            found = await create_campaign(
+                self.session, kind="digest", payload=digest.payload, status="active"
+            )
+            self.campaigns[digest.content] = found
+            return found, None
+        if self.mixed is None:
+            placeholder = text_payload(render.plain("Your daily digest"))  # every row has its own
+            self.mixed = await create_campaign(
+                self.session, kind="digest", payload=placeholder, status="active"
+            )
+        return self.mixed, digest.payload
+
+    async def write(self, rows: list[tuple[int, _Digest]]) -> None:
+        shared: list[dict[str, Any]] = []
+        own: list[dict[str, Any]] = []
+        for chat_id, digest in rows:
+            campaign_id, payload = await self._campaign(digest)
+            self.totals[campaign_id] += 1
+            row = {
+                "campaign_id": campaign_id,
+                "chat_id": chat_id,
+                "status": "pending",
+                "attempts": 0,
+                "available_at": 0.0,
+            }
+            if payload is None:
+                shared.append(row)
+            else:
+                own.append({**row, "payload": payload})
+        for batch in (shared, own):
+            for i in range(0, len(batch), INSERT_BATCH):
+                await self.session.execute(
+                    insert(_OUTBOX).values(available_at=0.0), batch[i : i + INSERT_BATCH]
+                )
+
+    async def finish(self) -> list[int]:
+        if self.totals:
+            await self.session.execute(
+                update(_CAMPAIGNS)
+                .where(_CAMPAIGNS.c.id == bindparam("b_id"))
+                .values(total=bindparam("b_total"), queued_at=self.now),
+                [{"b_id": cid, "b_total": n} for cid, n in self.totals.items()],
+            )
+        return sorted(self.totals)
 
 
 async def _tick_lock(session: AsyncSession) -> bool:
@@ -224,7 +291,12 @@ async def _tick_lock(session: AsyncSession) -> bool:
 
 
 async def enqueue_due_digests(
-    session: AsyncSession, *, now: datetime, grace: timedelta, page: int = PAGE
+    session: AsyncSession,
+    *,
+    now: datetime,
+    grace: timedelta,
+    page: int = PAGE,
+    max_campaigns: int = MAX_DIGEST_CAMPAIGNS,
 ) -> TickReport:
     """Queue the digest of every subscriber whose time has come, and move each one's next_due_at to
     its next local day. One transaction (the caller commits): digests are queued and due times
@@ -235,29 +307,14 @@ async def enqueue_due_digests(
     if await session.scalar(due) is None or not await _tick_lock(session):
         return report
     state = _TickState(now=now, grace=grace, top=await top_threads(session), report=report)
-    placeholder = text_payload(render.plain("Your daily digest"))  # rows carry their own payload
-    report.campaign_id = await enqueue_campaign(
-        session, kind="digest", payload=placeholder, recipients=_due_digests(session, state, page)
-    )
-    if report.queued == 0:
-        # Everyone due was skipped: no campaign to show in /stats.
-        await session.execute(delete(Campaign).where(Campaign.id == report.campaign_id))
-        report.campaign_id = None
-    return report
-
-
-async def _due_digests(
-    session: AsyncSession, state: _TickState, page: int
-) -> AsyncIterator[tuple[int, dict[str, Any]]]:
-    """(chat id, payload) for each digest to send, one page of due subscribers at a time; each
-    page's due times are advanced before the next page is read (so it no longer matches)."""
-    report = state.report
+    outbox = _DigestOutbox(session, now, max_campaigns)
     query = (
         select(
             Subscription.chat_id,
             Subscription.timezone,
             Subscription.digest_minute,
             Subscription.size,
+            Subscription.next_due_at,
             sql_cast(Subscription.follow, Text),
             sql_cast(Subscription.mute, Text),
             sql_cast(Subscription.recent, Text),
@@ -266,46 +323,120 @@ async def _due_digests(
             Chat.blocked_at,
         )
         .join(Chat, Chat.id == Subscription.chat_id)
-        .where(Subscription.next_due_at <= state.now)
+        .where(Subscription.next_due_at <= now)
         .order_by(Subscription.next_due_at, Subscription.chat_id)
         .limit(page)
     )
+    after: tuple[datetime, int] | None = None
     while True:
-        rows = (await session.execute(query)).all()
+        # Keyset pages: each page starts where the last ended, straight from the index (the rows
+        # already advanced leave dead index entries behind on PostgreSQL until vacuum; an OFFSET or
+        # a plain re-query would walk over them again on every page).
+        page_query = query
+        if after is not None:
+            page_query = query.where(tuple_(Subscription.next_due_at, Subscription.chat_id) > tuple_(*after))
+        rows = (await session.execute(page_query)).all()
         if not rows:
-            return
-        sent: dict[tuple[datetime, date, str], tuple[list[Any], list[int]]] = {}
-        moved: dict[datetime, list[int]] = defaultdict(list)
-        for chat_id, tz_name, minute, size, follow, mute, recent, quiet_note, last_on, blocked in rows:
-            if tz_name is None or minute is None:
-                moved[state.now + timedelta(days=3650)].append(chat_id)  # cannot happen via the handlers
+            break
+        after = (rows[-1].next_due_at, rows[-1].chat_id)
+        digests: list[tuple[int, _Digest]] = []
+        sent: list[dict[str, Any]] = []
+        moved: list[dict[str, Any]] = []
+        for chat_id, tz_name, minute, size, _due, follow, mute, recent, quiet_note, last_on, blocked in rows:
+            if tz_name is None or minute is None:  # cannot happen through the handlers: park it
+                moved.append({"b_id": chat_id, "b_due": None})
                 continue
             p = state.plan_for(tz_name, minute)
-            if blocked is not None or not p.sendable(state.now, state.grace, last_on):
+            if blocked is not None or not p.sendable(now, grace, last_on):
                 # Blocked chats are left alone until they come back; late or done days are skipped.
                 report.skipped += 1
-                moved[p.next_due].append(chat_id)
+                moved.append({"b_id": chat_id, "b_due": p.next_due})
                 continue
             d = state.digest_for(p.day, size, follow, mute, recent, quiet_note)
-            group = sent.setdefault((p.next_due, p.day, d.recent_key), (d.recent, []))
-            group[1].append(chat_id)
+            sent.append({"b_id": chat_id, "b_due": p.next_due, "b_day": p.day, "b_recent": d.recent})
             if d.payload is None:
                 report.empty += 1
             else:
                 report.queued += 1
-                yield chat_id, d.payload
-        for (next_due, day, _), (recent_list, ids) in sent.items():
-            for chunk in _chunks(ids):
-                await session.execute(
-                    update(_SUBS)
-                    .where(_SUBS.c.chat_id.in_(chunk))
-                    .values(next_due_at=next_due, last_digest_on=day, recent=recent_list)
-                )
-        for next_due, ids in moved.items():
-            for chunk in _chunks(ids):
-                await session.execute(
-                    update(_SUBS).where(_SUBS.c.chat_id.in_(chunk)).values(next_due_at=next_due)
-                )
+                digests.append((chat_id, d))
+        await outbox.write(digests)
+        await _advance(session, sent, moved)
+    report.campaign_ids = await outbox.finish()
+    return report
+
+
+async def _advance(session: AsyncSession, sent: list[dict[str, Any]], moved: list[dict[str, Any]]) -> None:
+    """Move each subscriber's next_due_at (and, after a digest, its day and memory). SQLite: one
+    statement run many times (executemany). PostgreSQL: one statement per page, the values passed
+    as arrays (a round trip per row would dominate the tick)."""
+    if session.get_bind().dialect.name == "postgresql":
+        if sent:
+            await session.execute(
+                _PG_ADVANCE_SENT,
+                {
+                    "ids": [r["b_id"] for r in sent],
+                    "dues": [r["b_due"] for r in sent],
+                    "days": [r["b_day"] for r in sent],
+                    "recents": [json.dumps(r["b_recent"]) for r in sent],
+                },
+            )
+        if moved:
+            await session.execute(
+                _PG_ADVANCE, {"ids": [r["b_id"] for r in moved], "dues": [r["b_due"] for r in moved]}
+            )
+        return
+    if sent:
+        await session.execute(_ADVANCE_SENT, sent)
+    if moved:
+        await session.execute(_ADVANCE, moved)
+
+
+_PG_ADVANCE_SENT = text(
+    "UPDATE subscriptions AS s SET next_due_at = v.due, last_digest_on = v.day, recent = CAST(v.recent AS JSON) "
+    "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:dues AS TIMESTAMPTZ[]), CAST(:days AS DATE[]), "
+    "CAST(:recents AS TEXT[])) AS v(id, due, day, recent) WHERE s.chat_id = v.id"
+)
+_PG_ADVANCE = text(
+    "UPDATE subscriptions AS s SET next_due_at = v.due "
+    "FROM unnest(CAST(:ids AS BIGINT[]), CAST(:dues AS TIMESTAMPTZ[])) AS v(id, due) WHERE s.chat_id = v.id"
+)
+_PG_INSERT_OUTBOX = text(
+    "INSERT INTO outbox (campaign_id, chat_id, status, attempts, available_at, payload) "
+    "SELECT v.campaign_id, v.chat_id, 'pending', 0, 0.0, CAST(v.payload AS JSON) "
+    "FROM unnest(CAST(:campaigns AS INTEGER[]), CAST(:chats AS BIGINT[]), CAST(:payloads AS TEXT[])) "
+    "AS v(campaign_id, chat_id, payload)"
+)
+
+
+async def _pg_insert_outbox(
+    session: AsyncSession, shared: list[dict[str, Any]], own: list[dict[str, Any]]
+) -> None:
+    rows = shared + own
+    if not rows:
+        return
+    payload_text: dict[int, str] = {}  # the same payload object is serialised once
+    payloads: list[str | None] = [None] * len(shared)
+    for r in own:
+        key = id(r["payload"])
+        if key not in payload_text:
+            payload_text[key] = json.dumps(r["payload"], ensure_ascii=False)
+        payloads.append(payload_text[key])
+    await session.execute(
+        _PG_INSERT_OUTBOX,
+        {
+            "campaigns": [r["campaign_id"] for r in rows],
+            "chats": [r["chat_id"] for r in rows],
+            "payloads": payloads,
+        },
+    )
+
+
+_ADVANCE_SENT = (
+    update(_SUBS)
+    .where(_SUBS.c.chat_id == bindparam("b_id"))
+    .values(next_due_at=bindparam("b_due"), last_digest_on=bindparam("b_day"), recent=bindparam("b_recent"))
+)
+_ADVANCE = update(_SUBS).where(_SUBS.c.chat_id == bindparam("b_id")).values(next_due_at=bindparam("b_due"))
 
 
 def _chunks(ids: Sequence[int]) -> list[Sequence[int]]:

@@ -63,12 +63,12 @@ async def tick(sessions: Sessions, now: datetime) -> list[tuple[int, dict[str, A
     async with sessions() as session:
         report = await enqueue_due_digests(session, now=now, grace=GRACE)
         await session.commit()
-        if report.campaign_id is None:
-            return []
         rows = await session.execute(
-            select(Outbox.chat_id, Outbox.payload).where(Outbox.campaign_id == report.campaign_id)
+            select(Outbox.chat_id, Outbox.payload, Campaign.payload)
+            .join(Campaign, Campaign.id == Outbox.campaign_id)
+            .where(Outbox.campaign_id.in_(report.campaign_ids))
         )
-        return sorted((c, p) for c, p in rows)
+        return sorted((c, own or shared) for c, own, shared in rows)
 
 
 async def run_ticks(

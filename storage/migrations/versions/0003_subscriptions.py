@@ -57,7 +57,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chat_id"),
     )
     with op.batch_alter_table("subscriptions", schema=None) as batch_op:
-        batch_op.create_index("ix_subscriptions_next_due_at", ["next_due_at"], unique=False)
+        batch_op.create_index("ix_subscriptions_next_due_at", ["next_due_at", "chat_id"], unique=False)
 
     with op.batch_alter_table("feeds", schema=None) as batch_op:
         batch_op.add_column(sa.Column("breaking_checked_at", sa.DateTime(timezone=True), nullable=True))
