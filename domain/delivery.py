@@ -212,7 +212,7 @@ class ChatSpacing:
     def reserve(self, chat_id: int, now: float) -> float:
         start = max(now, self.next_at.get(chat_id, 0.0))
         self.next_at[chat_id] = start + self.interval(chat_id)
-        if len(self.next_at) > 50_000:
+        if len(self.next_at) > 10_000:
             self.prune(now)
         return start - now
 
