@@ -56,6 +56,7 @@ from storage.outbox import (
     Result,
     active_campaigns,
     campaign_counts,
+    cancelled_among,
     claim,
     claim_progress_edit,
     finish_campaign,
@@ -209,6 +210,9 @@ class DeliveryWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        except Exception:
+            # Shutdown goes on (the engine and HTTP clients still get closed); leases expire.
+            log.exception("delivery: the worker failed while stopping")
         self._task = None
 
     # --- main loop ------------------------------------------------------------------------
@@ -259,6 +263,11 @@ class DeliveryWorker:
         async with self._db, self.sessions() as session:
             rows = await claim(session, self.name, limit=self.batch, lease=self.lease)
             await session.commit()
+            if rows:
+                # Campaigns stopped from another process: drop their rows still queued here.
+                self._cancelled |= await cancelled_among(
+                    session, {r.campaign_id for r in rows} | set(self._templates)
+                )
             new = {r.campaign_id for r in rows} - self._templates.keys()
             if new:
                 for campaign_id, payload in await session.execute(
@@ -304,8 +313,12 @@ class DeliveryWorker:
                 await asyncio.sleep(delay)
             if self._stopping:
                 return None
-            if not self.pacer.paused(time.monotonic()):
-                break  # a 429 arrived while we waited: take a slot after the pause instead
+            if self.pacer.paused(time.monotonic()):
+                continue  # a 429 arrived while we waited: take a slot after the pause instead
+            wait = self.pacer.admit(time.monotonic())
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)  # this second is full (we woke late): a fresh slot after it
         if time.time() > row.lease_until - self.lease / 4:
             # Our claim is (nearly) over: the row is due again and may be claimed anew, by another
             # worker or by us. Sending now could duplicate it; leave it to whoever claims it next.
