@@ -55,7 +55,7 @@ async def post_init(app: BotApplication) -> None:
         await services.stories.current(session)  # build the search index before the first /story
     await app.bot.set_my_commands(start.COMMANDS)
     settings = services.settings
-    if settings.telegram_bot_token:  # the console has no Telegram to deliver to
+    if settings.telegram_bot_token and services.deliver:
         services.delivery = DeliveryWorker(
             services.sessions,
             BotApi(app.bot.token, settings.telegram_api_base_url),
@@ -138,5 +138,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None)
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=25, max_retries=3))  # type: ignore[arg-type]
     app: BotApplication = builder.build()
     app.bot_data.settings = settings
+    # The delivery engine posts straight to the Bot API over HTTP. With a request class of our own
+    # (the console, handler tests) there is no such server: campaigns stay queued in the outbox.
+    app.bot_data.deliver = request is None
     register_handlers(app)
     return app

@@ -56,14 +56,18 @@ from storage.outbox import (
     Result,
     active_campaigns,
     campaign_counts,
+    cancelled_among,
     claim,
     claim_progress_edit,
     finish_campaign,
     release,
+    release_expired,
     write_results,
 )
 
 log = logging.getLogger(__name__)
+
+EXPIRED = Outcome("expired")  # a claimed row whose lease ran out before its turn: not sent, not written
 
 DEFAULT_API = "https://api.telegram.org/bot"
 
@@ -142,7 +146,7 @@ class DeliveryWorker:
         lease: float = 30.0,
         name: str | None = None,
         idle_poll: float = 1.0,
-        flush_interval: float = 0.25,
+        flush_interval: float = 0.1,
         progress_interval: float = 3.0,
         concurrency: int | None = None,
         batch: int | None = None,
@@ -162,11 +166,13 @@ class DeliveryWorker:
         self.progress_interval = progress_interval
         # Enough senders to keep the pace with a slow (≈1 s) answer; enough rows claimed for ≈2 s.
         self.concurrency = concurrency or max(8, min(64, math.ceil(pace)))
-        self.batch = batch or max(20, min(1000, math.ceil(pace * 2)))
+        # ...but never more than a quarter of the lease's worth, so rows are sent long before it ends.
+        self.batch = batch or max(10, min(1000, math.ceil(pace * 2), math.ceil(pace * lease / 4)))
         self._queue: asyncio.Queue[Claimed | None] = asyncio.Queue()
         self._results: list[Result] = []
         self._releases: list[int] = []
         self._releases_at: list[tuple[int, float]] = []  # given back, due again at a later time
+        self._expired: list[Claimed] = []  # lease ran out before their turn
         self._templates: dict[int, RequestTemplate] = {}
         self._cancelled: set[int] = set()
         self._db = asyncio.Lock()  # one writer per process: SQLite has one anyway
@@ -175,6 +181,7 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self._snapshots: dict[int, deque[tuple[float, int]]] = {}
         self.sent_total = 0
+        self.expired = 0
         self.answered_429 = 0
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -203,6 +210,9 @@ class DeliveryWorker:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        except Exception:
+            # Shutdown goes on (the engine and HTTP clients still get closed); leases expire.
+            log.exception("delivery: the worker failed while stopping")
         self._task = None
 
     # --- main loop ------------------------------------------------------------------------
@@ -253,6 +263,11 @@ class DeliveryWorker:
         async with self._db, self.sessions() as session:
             rows = await claim(session, self.name, limit=self.batch, lease=self.lease)
             await session.commit()
+            if rows:
+                # Campaigns stopped from another process: drop their rows still queued here.
+                self._cancelled |= await cancelled_among(
+                    session, {r.campaign_id for r in rows} | set(self._templates)
+                )
             new = {r.campaign_id for r in rows} - self._templates.keys()
             if new:
                 for campaign_id, payload in await session.execute(
@@ -280,6 +295,9 @@ class DeliveryWorker:
             if outcome is None:
                 self._releases.append(row.id)
                 continue
+            if outcome is EXPIRED:
+                self._expired.append(row)
+                continue
             self._record(row, outcome)
             if len(self._results) >= 500:
                 self._wake.set()
@@ -295,8 +313,17 @@ class DeliveryWorker:
                 await asyncio.sleep(delay)
             if self._stopping:
                 return None
-            if not self.pacer.paused(time.monotonic()):
-                break  # a 429 arrived while we waited: take a slot after the pause instead
+            if self.pacer.paused(time.monotonic()):
+                continue  # a 429 arrived while we waited: take a slot after the pause instead
+            wait = self.pacer.admit(time.monotonic())
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)  # this second is full (we woke late): a fresh slot after it
+        if time.time() > row.lease_until - self.lease / 4:
+            # Our claim is (nearly) over: the row is due again and may be claimed anew, by another
+            # worker or by us. Sending now could duplicate it; leave it to whoever claims it next.
+            self.expired += 1
+            return EXPIRED
         if row.payload is not None:
             template = RequestTemplate(row.payload, paid=self.paid)
         else:
@@ -350,7 +377,8 @@ class DeliveryWorker:
         results, self._results = self._results, []
         releases, self._releases = self._releases, []
         later, self._releases_at = self._releases_at, []
-        if not (results or releases or later):
+        expired, self._expired = self._expired, []
+        if not (results or releases or later or expired):
             return
         try:
             async with self._db, self.sessions() as session:
@@ -358,12 +386,14 @@ class DeliveryWorker:
                 await release(session, self.name, releases, at=time.time())
                 for row_id, at in later:
                     await release(session, self.name, [row_id], at=at)
+                await release_expired(session, self.name, expired)
                 await session.commit()
         except BaseException:
             # Keep them: the next flush tries again (the leases outlive a short database hiccup).
             self._results[:0] = results
             self._releases[:0] = releases
             self._releases_at[:0] = later
+            self._expired[:0] = expired
             if final:
                 log.error("delivery: could not write %d outcomes at shutdown", len(results))
             raise
@@ -439,18 +469,28 @@ class DeliveryWorker:
             body["reply_markup"] = markup
         await self._admin_call("sendMessage", body)
 
-    async def _admin_call(self, method: str, body: dict[str, Any]) -> None:
-        # The admin's messages count toward the same global limit as the campaign.
-        delay = self.pacer.reserve(time.monotonic())
-        if delay > 0:
-            await asyncio.sleep(delay)
-        try:
-            status, answer = await self.api.call_json(method, body)
-        except httpx.HTTPError as exc:
-            log.warning("delivery: %s to the admin failed: %s", method, exc)
-            return
-        if status != 200:
-            log.warning("delivery: %s to the admin answered %s %s", method, status, answer)
+    async def _admin_call(self, method: str, body: dict[str, Any], attempts: int = 5) -> None:
+        """A message or edit for the admin: paced like the campaign (it counts toward the same
+        limits, and the admin's chat is usually a recipient too), retried on 429 and transient errors."""
+        chat_id = int(body["chat_id"])
+        for attempt in range(1, attempts + 1):
+            delay = max(self.spacing.reserve(chat_id, time.monotonic()), self.pacer.reserve(time.monotonic()))
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                status, answer = await self.api.call_json(method, body)
+            except httpx.HTTPError as exc:
+                log.warning("delivery: %s to the admin failed: %s", method, exc)
+                await asyncio.sleep(attempt)
+                continue
+            outcome = classify_response(status, answer, attempts=attempt)
+            if outcome.kind == SENT:
+                return
+            if outcome.kind != RETRY:
+                log.warning("delivery: %s to the admin refused: %s", method, outcome.error)
+                return
+            await asyncio.sleep(outcome.retry_after if outcome.pause_all else attempt)
+        log.warning("delivery: gave up on %s to the admin after %d attempts", method, attempts)
 
 
 def _markup(reply: render.Reply) -> dict[str, Any] | None:

@@ -53,4 +53,5 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     stories: StoryIndex
+    deliver: bool = True  # run the delivery engine in this process
     delivery: DeliveryWorker

@@ -6,7 +6,9 @@ Nothing here does I/O or reads the clock: times are passed in, so every rule is 
 from __future__ import annotations
 
 import json
+import math
 import random
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,12 +185,27 @@ class Pacer:
         self.burst = burst
         self.next_at = now
         self.paused_until = 0.0
+        # The second line of defence: never more than `window_cap` sends in any one second, counted
+        # when they actually go out. Senders that wake late together (an event-loop stall) would
+        # otherwise send their slots as one burst.
+        self.window_cap = max(1, math.floor(rate))
+        self._sent: deque[float] = deque()
 
     def reserve(self, now: float) -> float:
         """Take the next slot; returns how long to wait before sending (0 = now)."""
         start = max(self.next_at, now - (self.burst - 1) * self.interval, self.paused_until)
         self.next_at = start + self.interval
         return max(0.0, start - now)
+
+    def admit(self, now: float) -> float:
+        """Just before a send: 0 and counted if this second has room, else how long to wait."""
+        sent = self._sent
+        while sent and sent[0] <= now - 1.0:
+            sent.popleft()
+        if len(sent) >= self.window_cap:
+            return sent[0] + 1.0 - now + 1e-4
+        sent.append(now)
+        return 0.0
 
     def pause(self, now: float, seconds: float) -> None:
         """A 429: nothing goes out before now + seconds; the schedule resumes evenly after that."""
@@ -212,7 +229,7 @@ class ChatSpacing:
     def reserve(self, chat_id: int, now: float) -> float:
         start = max(now, self.next_at.get(chat_id, 0.0))
         self.next_at[chat_id] = start + self.interval(chat_id)
-        if len(self.next_at) > 50_000:
+        if len(self.next_at) > 10_000:
             self.prune(now)
         return start - now
 

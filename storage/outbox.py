@@ -145,6 +145,7 @@ class Claimed:
     chat_id: int
     attempts: int  # including this one
     payload: dict[str, Any] | None
+    lease_until: float = 0.0  # epoch seconds: after it, the row is due again for any worker
 
 
 async def claim(
@@ -172,7 +173,10 @@ async def claim(
         .returning(Outbox.id, Outbox.campaign_id, Outbox.chat_id, Outbox.attempts, Outbox.payload),
         execution_options={"synchronize_session": False},
     )
-    rows = [Claimed(*row) for row in result.all()]
+    rows = [
+        Claimed(r.id, r.campaign_id, r.chat_id, r.attempts, r.payload, lease_until=now + lease)
+        for r in result.all()
+    ]
     rows.sort(key=lambda r: r.id)
     return rows
 
@@ -242,6 +246,23 @@ async def release(session: AsyncSession, worker: str, ids: Sequence[int], *, at:
             )
             .values(claimed_by=None, available_at=at, attempts=_OUTBOX.c.attempts - 1),
             [{"b_id": i} for i in ids],
+        )
+
+
+async def release_expired(session: AsyncSession, worker: str, rows: Sequence[Claimed]) -> None:
+    """Give back rows whose lease ran out before they were sent — unless they were claimed again
+    since (by this worker too): the lease end identifies this very claim."""
+    if rows:
+        await session.execute(
+            update(_OUTBOX)
+            .where(
+                _OUTBOX.c.id == bindparam("b_id"),
+                _OUTBOX.c.claimed_by == worker,
+                _OUTBOX.c.status == "pending",
+                _OUTBOX.c.available_at == bindparam("b_lease"),
+            )
+            .values(claimed_by=None, attempts=_OUTBOX.c.attempts - 1),
+            [{"b_id": r.id, "b_lease": r.lease_until} for r in rows],
         )
 
 

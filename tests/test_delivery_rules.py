@@ -67,6 +67,14 @@ def test_pause_holds_every_slot_until_retry_after() -> None:
     assert pacer.reserve(1.0) == pytest.approx(2.1)
 
 
+def test_admit_caps_any_one_second_window_even_after_a_stall() -> None:
+    pacer = Pacer(29.1, now=0.0)
+    # 40 senders whose slots all passed during a stall wake at once: 29 go, the rest wait.
+    waits = [pacer.admit(5.0) for _ in range(40)]
+    assert waits.count(0.0) == 29 and all(w == pytest.approx(1.0, abs=0.01) for w in waits if w)
+    assert pacer.admit(6.001) == 0.0
+
+
 def test_chat_spacing_private_one_per_second_groups_twenty_per_minute() -> None:
     spacing = ChatSpacing()
     assert spacing.reserve(42, 0.0) == 0.0
