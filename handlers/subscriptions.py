@@ -320,6 +320,9 @@ async def _settings_action(update: Update, context: BotContext, action: str, arg
     await query.answer(_note_text[:190])
     if action in ("f", "m", "clear"):
         reply = await _topics_menu(context, chat.id)
+    elif action == "unsub":
+        _stop_awaiting(context)
+        reply = render.unsubscribed()
     await _edit(update, reply)
 
 
