@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from domain.figures import blindspot, leaning_bar, percent, rank_change, thread_age
+from domain.schedule import EXAMPLES
 from domain.story import Story
 
 MAX_TEXT = 4096
@@ -596,9 +597,8 @@ def subscribed(minute: int, zone: str, next_label: str) -> Reply:
 
 
 def subscribe_error(problem: str) -> Reply:
-    from domain.schedule import EXAMPLES  # plain constants; the import avoids a cycle at load time
-
-    return Reply(f"⚠️ {esc(problem)}\n\n" + esc("For example: ") + EXAMPLES)
+    examples = ", ".join(f"<code>{esc(e)}</code>" for e in EXAMPLES)
+    return Reply(f"⚠️ {esc(problem)}\n\n" + esc("For example: ") + examples)
 
 
 @dataclass(frozen=True)

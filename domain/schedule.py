@@ -70,7 +70,8 @@ CITY_ALIASES = {
     "z": "UTC",
 }
 
-EXAMPLES = "<code>/subscribe 07:30 Europe/Berlin</code>, <code>/subscribe 7am</code> or <code>/subscribe 19:00 UTC+3</code>"
+# What /subscribe accepts, shown (as markup, by domain.render) with every error.
+EXAMPLES = ("/subscribe 07:30 Europe/Berlin", "/subscribe 7am", "/subscribe 19:00 UTC+3")
 
 
 class ScheduleError(ValueError):
