@@ -66,3 +66,34 @@ def test_a_subscriber_gets_the_digest_once_at_their_local_time(fake: FakeTelegra
         finally:
             code = bot.stop()
         assert code == 0, bot.log()
+
+
+def test_a_feed_imported_while_the_bot_runs_pushes_a_breaking_card_once(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    import json
+
+    env = storybot_env(tmp_path, fake.base_url, fake.token, DIGEST_TICK_SECONDS="1")
+    assert storybot("import", str(SAMPLE_FEED), env=env, cwd=tmp_path).returncode == 0
+    document = json.loads(SAMPLE_FEED.read_text())
+    ranks = {t["id"]: t["rank"] for t in document["threads"]}
+    fifth = next(t for t in document["threads"] if t["rank"] == 5)
+    first = next(t for t in document["threads"] if t["rank"] == 1)
+    first["rank"], fifth["rank"] = ranks[fifth["id"]], ranks[first["id"]]
+    document["generated_at"] = "2099-01-01T00:00:00Z"
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps(document))
+
+    with BotProcess(env, tmp_path) as bot:
+        try:
+            fake.user_sends(CHAT, "/subscribe 04:00 UTC")
+            confirmed = fake.wait_for_message(CHAT, "Subscribed", timeout=30)
+            assert storybot("import", str(newer), env=env, cwd=tmp_path).returncode == 0
+            card = fake.wait_for_message(CHAT, "Breaking", timeout=20, after=confirmed["message_id"])
+            assert fifth["title"] in card["text"] and "now #1" in card["text"]
+            time.sleep(3)
+            assert sum("Breaking" in (m["text"] or "") for m in fake.sent(CHAT)) == 1
+            assert fake.stats.errors == {}
+        finally:
+            code = bot.stop()
+        assert code == 0, bot.log()
