@@ -19,9 +19,11 @@ import asyncio
 import time
 
 from _delivery_common import TOKEN, add_chats, database, fake_server, fake_stats, show, wait_until
+from sqlalchemy import func, select
 
 from bot.delivery import BotApi, DeliveryWorker
 from storage.db import session_factory
+from storage.models import Outbox
 from storage.outbox import active_chats, campaign_counts, enqueue_campaign
 
 PAYLOAD = {
@@ -69,6 +71,14 @@ async def run(
             await worker.stop()
             await worker.api.aclose()
             after = fake_stats(base_url)
+            async with sessions() as session:
+                first, last = (
+                    await session.execute(
+                        select(func.min(Outbox.sent_at), func.max(Outbox.sent_at)).where(
+                            Outbox.campaign_id == cid
+                        )
+                    )
+                ).one()
     sends = after["sends_ok"] - before["sends_ok"]
     answered_429 = after["too_many_requests"] - before["too_many_requests"]
     attempts = sends + answered_429
@@ -84,8 +94,13 @@ async def run(
         "answered_429": answered_429,
         "share_429_percent": round(100 * answered_429 / max(1, attempts), 3),
     }
+    # Sustained: from the first answered send to the last (the start-up — first claim, connections —
+    # is in the end-to-end figure above, not in this one).
+    sustained = (counts.get("sent", 0) - 1) / max(1e-9, (last or 0) - (first or 0))
+    figures["sustained_messages_per_second"] = round(sustained, 1)
     if rate_limit:
         figures["share_of_limit_percent"] = round(100 * counts.get("sent", 0) / elapsed / rate_limit, 1)
+        figures["sustained_share_of_limit_percent"] = round(100 * sustained / rate_limit, 1)
     show(figures)
 
 

@@ -315,10 +315,14 @@ class DeliveryWorker:
                 return None
             if self.pacer.paused(time.monotonic()):
                 continue  # a 429 arrived while we waited: take a slot after the pause instead
-            wait = self.pacer.admit(time.monotonic())
-            if wait <= 0:
+            # This second full (senders woke late together)? Wait for room, keeping our turn.
+            for _ in range(100):
+                wait = self.pacer.admit(time.monotonic())
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
+            if not self._stopping and not self.pacer.paused(time.monotonic()):
                 break
-            await asyncio.sleep(wait)  # this second is full (we woke late): a fresh slot after it
         if time.time() > row.lease_until - self.lease / 4:
             # Our claim is (nearly) over: the row is due again and may be claimed anew, by another
             # worker or by us. Sending now could duplicate it; leave it to whoever claims it next.
