@@ -69,6 +69,7 @@ class ConsoleRequest(BaseRequest):
         self._buttons_message: dict[str, Any] | None = None
         self._messages: dict[int, dict[str, Any]] = {}
         self.on_eof: Any = None
+        self._closed = False
 
     @property
     def read_timeout(self) -> float | None:
@@ -164,8 +165,17 @@ class ConsoleRequest(BaseRequest):
         self._messages[message_id] = message
         return message
 
+    def _close(self) -> None:
+        # Once only: stopping the application twice stops its event loop mid-shutdown.
+        if not self._closed and self.on_eof:
+            self._closed = True
+            self.on_eof()
+
     async def _updates(self, wait: float) -> list[dict[str, Any]]:
         assert self._lines is not None
+        if self._closed:
+            await asyncio.sleep(0.05)
+            return []
         # One update at a time, after the previous one is fully handled: "2" then picks a button of
         # the reply to the line before it, even when lines are piped in all at once.
         try:
@@ -179,16 +189,12 @@ class ConsoleRequest(BaseRequest):
             line = await asyncio.wait_for(self._lines.get(), timeout=max(wait, 0.1))
         except TimeoutError:
             return []
-        if line is None:
-            if self.on_eof:
-                self.on_eof()
+        if line is None or line.strip() in {"/quit", "/exit"}:
+            self._close()
             return []
         line = line.strip()
         if not line:
-            return []
-        if line in {"/quit", "/exit"}:
-            if self.on_eof:
-                self.on_eof()
+            self._idle.set()
             return []
         self._idle.clear()
         self._update_id += 1

@@ -18,6 +18,8 @@ from domain.text import STOPWORDS, fold, stem
 FIELD_WEIGHTS = {"title": 5.0, "tags": 3.0, "summary": 1.5, "brief": 0.6}
 _K1 = 1.2
 _FUZZY_PENALTY = 0.75
+# One edit turns many short words into other real words ("apple" -> "apply"); long words rarely.
+_FUZZY_MIN_LENGTH = 6
 # Candidates come from each term's strongest postings only: a word found in thousands of briefs
 # must not cost a pass over all of them. Title and tag matches weigh most, so they are always in.
 _TOP_POSTINGS = 300
@@ -112,7 +114,7 @@ class SearchIndex:
         term = stem(word)
         if term in self._postings:
             return [(term, 1.0)]
-        if len(word) < 4:
+        if len(word) < _FUZZY_MIN_LENGTH:
             return []
         near: set[str] = set(self._delete_index.get(word, ()))
         for variant in _deletes(word):
