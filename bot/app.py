@@ -23,8 +23,10 @@ from telegram.request import BaseRequest
 from bot import jobs
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
+from bot.delivery import BotApi, DeliveryWorker
 from bot.services import StoryIndex
-from handlers import errors, membership, questions, start, stories
+from domain import render
+from handlers import admin, broadcast, errors, membership, questions, start, stories, subscriptions
 from storage.chats import touch_chat
 from storage.db import create_engine, session_factory, upgrade
 
@@ -53,12 +55,25 @@ async def post_init(app: BotApplication) -> None:
     async with services.sessions() as session:
         await services.stories.current(session)  # build the search index before the first /story
     await app.bot.set_my_commands(start.COMMANDS)
+    settings = services.settings
+    if settings.telegram_bot_token and services.deliver:
+        services.delivery = DeliveryWorker(
+            services.sessions,
+            BotApi(app.bot.token, settings.telegram_api_base_url),
+            rate=settings.delivery_rate,
+            lease=settings.delivery_lease_seconds,
+        )
+        services.delivery.start()
     jobs.schedule(app)
     log.info("storybot ready on %s", services.settings.redacted_database_url())
 
 
 async def post_shutdown(app: BotApplication) -> None:
     services = app.bot_data
+    # First: sends in flight finish and claimed rows go back to the outbox while the database is open.
+    if getattr(services, "delivery", None) is not None:
+        await services.delivery.stop()
+        await services.delivery.api.aclose()
     if getattr(services, "http", None) is not None:
         await services.http.aclose()
     if getattr(services, "engine", None) is not None:
@@ -73,8 +88,17 @@ def register_handlers(app: BotApplication) -> None:
     app.add_handler(CommandHandler("help", start.help_command))
     app.add_handler(CommandHandler("story", stories.story_command))
     app.add_handler(CommandHandler("trending", stories.trending_command))
+    app.add_handler(CommandHandler("subscribe", subscriptions.subscribe_command))
+    app.add_handler(CommandHandler("settings", subscriptions.settings_command))
+    app.add_handler(CommandHandler("unsubscribe", subscriptions.unsubscribe_command))
+    # Admin commands: each checks ADMIN_IDS itself, so others get a polite refusal (and a log line).
+    app.add_handler(CommandHandler("broadcast", broadcast.broadcast_command))
+    app.add_handler(CommandHandler("broadcast_cancel", broadcast.cancel_command))
+    app.add_handler(CommandHandler("stats", admin.stats_command))
+    app.add_handler(CallbackQueryHandler(broadcast.broadcast_button, pattern=broadcast.BUTTONS))
     app.add_handler(CallbackQueryHandler(stories.story_button, pattern=r"^(c|b|s):\d+$|^t$"))
     app.add_handler(CallbackQueryHandler(questions.question_button, pattern=r"^q:"))
+    app.add_handler(CallbackQueryHandler(subscriptions.subscription_button, pattern=render.SUBSCRIBE_BUTTONS))
     app.add_handler(CallbackQueryHandler(expired_button))
     # Private chats: any text. Groups: only replies to the bot (privacy mode hides the rest anyway).
     app.add_handler(
@@ -116,5 +140,8 @@ def build_application(settings: Settings, *, request: BaseRequest | None = None)
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=25, max_retries=3))  # type: ignore[arg-type]
     app: BotApplication = builder.build()
     app.bot_data.settings = settings
+    # The delivery engine posts straight to the Bot API over HTTP. With a request class of our own
+    # (the console, handler tests) there is no such server: campaigns stay queued in the outbox.
+    app.bot_data.deliver = request is None
     register_handlers(app)
     return app

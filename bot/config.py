@@ -29,9 +29,13 @@ class Settings:
     story_feed_url: str | None = None
     story_feed_interval_min: float | None = None
     delivery_rate: float = 30.0
+    # How long a worker holds claimed outbox rows; a crashed worker's rows come back after it.
+    delivery_lease_seconds: float = 30.0
     digest_grace_hours: float = 3.0
     breaking_virality_jump: float = 2.0
     breaking_daily_cap: int = 3
+    # How often the scheduler looks for due digests and breaking cards (tests use 1).
+    digest_tick_seconds: float = 60.0
     log_level: str = "INFO"
 
     def redacted_database_url(self) -> str:
@@ -117,9 +121,11 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         interval = 15.0
 
     rate = _number(merged, "DELIVERY_RATE", problems, minimum=0.1)
+    lease = _number(merged, "DELIVERY_LEASE_SECONDS", problems, minimum=1)
     grace = _number(merged, "DIGEST_GRACE_HOURS", problems, minimum=0)
     jump = _number(merged, "BREAKING_VIRALITY_JUMP", problems, minimum=0)
     cap = _number(merged, "BREAKING_DAILY_CAP", problems, minimum=0)
+    tick = _number(merged, "DIGEST_TICK_SECONDS", problems, minimum=0.2)
     log_level = merged.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -134,8 +140,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         story_feed_url=feed_url,
         story_feed_interval_min=interval,
         delivery_rate=rate if rate is not None else 30.0,
+        delivery_lease_seconds=lease if lease is not None else 30.0,
         digest_grace_hours=grace if grace is not None else 3.0,
         breaking_virality_jump=jump if jump is not None else 2.0,
         breaking_daily_cap=int(cap) if cap is not None else 3,
+        digest_tick_seconds=tick if tick is not None else 60.0,
         log_level=log_level,
     )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.config import Settings
+from bot.delivery import DeliveryWorker
 from domain.search import SearchIndex
 from storage.threads import index_version, search_docs
 
@@ -33,11 +36,22 @@ class StoryIndex:
         return self._index
 
 
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
 class Services:
     """Filled once: settings at build time, the rest in post_init (see bot.app)."""
+
+    # What time it is for schedules (digests, quiet hours, daily caps); tests replace it.
+    clock: Callable[[], datetime] = staticmethod(system_clock)
+    # One scheduler tick at a time in this process (the refresh job also runs one after an import).
+    tick_lock: asyncio.Lock | None = None
 
     settings: Settings
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     stories: StoryIndex
+    deliver: bool = True  # run the delivery engine in this process
+    delivery: DeliveryWorker

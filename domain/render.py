@@ -11,8 +11,10 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from domain.figures import blindspot, leaning_bar, percent, rank_change, thread_age
+from domain.schedule import EXAMPLES
 from domain.story import Story
 
 MAX_TEXT = 4096
@@ -142,8 +144,8 @@ def _coverage_lines(story: Story) -> list[str]:
     return lines
 
 
-def _card_html(story: Story, summary: str, perspectives: dict[str, str]) -> str:
-    blocks = [bold(story.title)]
+def _card_html(story: Story, summary: str, perspectives: dict[str, str], header: str = "") -> str:
+    blocks = [f"{header}\n{bold(story.title)}" if header else bold(story.title)]
     figures = _figures_line(story)
     if figures:
         blocks[0] += "\n" + figures
@@ -177,11 +179,13 @@ def card_buttons(story: Story) -> tuple[tuple[Button, ...], ...]:
     return tuple(rows)
 
 
-def story_card(story: Story) -> Reply:
-    """The card: figures, summary, framing, coverage split. Long fields shrink until it fits."""
+def story_card(story: Story, header: str = "") -> Reply:
+    """The card: figures, summary, framing, coverage split. Long fields shrink until it fits.
+
+    `header` (markup, e.g. the breaking-news line) goes above the title and counts toward the limit."""
     summary = story.summary
     perspectives = dict(story.perspectives)
-    text = _card_html(story, summary, perspectives)
+    text = _card_html(story, summary, perspectives, header)
     while visible_length(text) > MAX_TEXT:
         # Shrink whichever text is longest; the full texts stay in the brief and the stored data.
         fields = {"summary": summary, **perspectives}
@@ -191,7 +195,7 @@ def story_card(story: Story) -> Reply:
             summary = new
         else:
             perspectives[longest] = new
-        text = _card_html(story, summary, perspectives)
+        text = _card_html(story, summary, perspectives, header)
     return Reply(text, card_buttons(story))
 
 
@@ -373,3 +377,363 @@ def story_prompt(top: Iterable[Story]) -> Reply:
 
 def plain(text: str) -> Reply:
     return Reply(esc(text))
+
+
+# --- broadcasts and delivery (admins) ---------------------------------------------------------
+
+if TYPE_CHECKING:
+    from domain.delivery import Progress
+
+
+def broadcast_confirm_data(campaign_id: int) -> str:
+    return f"bc:ok:{campaign_id}"
+
+
+def broadcast_cancel_data(campaign_id: int) -> str:
+    return f"bc:no:{campaign_id}"
+
+
+def broadcast_stop_data(campaign_id: int) -> str:
+    return f"bc:stop:{campaign_id}"
+
+
+def broadcast_question(campaign_id: int, recipients: int) -> Reply:
+    """Under the preview: who will get it, and the two buttons. Nothing is queued before Confirm."""
+    text = (
+        f"📣 {bold('Broadcast preview')}\n\n"
+        + esc(f"The message above goes to {recipients:,} chat{'s' if recipients != 1 else ''} ")
+        + esc("(everyone who started the bot and has not blocked it), exactly as shown.")
+    )
+    return Reply(
+        text,
+        (
+            (
+                button("✅ Confirm", broadcast_confirm_data(campaign_id)),
+                button("✖️ Cancel", broadcast_cancel_data(campaign_id)),
+            ),
+        ),
+    )
+
+
+def _duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def broadcast_progress(campaign_id: int, progress: Progress, *, rate: float | None, final: bool) -> Reply:
+    """The admin's one progress message. Same numbers, same text: callers edit only on a change."""
+    head = f"📣 {bold(f'Broadcast #{campaign_id}')} — " + esc("finished" if final else "sending…")
+    lines = [
+        head,
+        "",
+        esc(f"✅ Sent: {progress.sent:,} of {progress.total:,}"),
+        esc(f"⚠️ Failed: {progress.failed:,}"),
+        esc(f"🚫 Blocked: {progress.blocked:,}"),
+    ]
+    if progress.cancelled:
+        lines.append(esc(f"✖️ Cancelled: {progress.cancelled:,}"))
+    if not final:
+        lines.append(esc(f"⏳ Remaining: {progress.pending:,}"))
+        if rate is not None and rate > 0:
+            lines.append(esc(f"🚀 Rate: {rate:.0f}/s · ETA {_duration(progress.pending / rate)}"))
+        return Reply("\n".join(lines), ((button("⏹ Stop sending", broadcast_stop_data(campaign_id)),),))
+    return Reply("\n".join(lines))
+
+
+def broadcast_report(campaign_id: int, progress: Progress, *, cancelled: bool = False) -> Reply:
+    verb = "stopped" if cancelled else "finished"
+    text = f"📣 {bold(f'Broadcast #{campaign_id} {verb}')}\n\n" + esc(
+        f"Sent {progress.sent:,} · failed {progress.failed:,} · blocked {progress.blocked:,}"
+        f" · cancelled {progress.cancelled:,} · total {progress.total:,}"
+    )
+    return Reply(text)
+
+
+def delivery_stats(
+    *,
+    chats_active: int,
+    chats_blocked: int,
+    outbox_pending: int,
+    sent_last_hour: int,
+    sent_last_day: int,
+    campaigns: Sequence[tuple[int, str, str, int, dict[str, int]]],
+) -> Reply:
+    lines = [
+        f"📊 {bold('Storybot stats')}",
+        "",
+        bold("Chats"),
+        esc(f"Active: {chats_active:,} · blocked: {chats_blocked:,}"),
+        "",
+        bold("Delivery"),
+        esc(f"Outbox: {outbox_pending:,} waiting"),
+        esc(f"Sent: {sent_last_hour:,} in the last hour · {sent_last_day:,} in the last day"),
+    ]
+    if campaigns:
+        lines += ["", bold("Recent campaigns")]
+        for cid, kind, status, total, counts in campaigns:
+            lines.append(
+                esc(
+                    f"#{cid} {kind} — {status}: {counts.get('sent', 0):,}/{total:,} sent, "
+                    f"{counts.get('failed', 0):,} failed, {counts.get('blocked', 0):,} blocked"
+                    + (f", {counts['cancelled']:,} cancelled" if counts.get("cancelled") else "")
+                    + (f", {counts['pending']:,} left" if counts.get("pending") else "")
+                )
+            )
+    return Reply("\n".join(lines))
+
+
+# --- subscriptions: digests, breaking cards, /subscribe and /settings ------------------------
+
+if TYPE_CHECKING:
+    from domain.digest import TopThread
+
+DIGEST_SUMMARY = 140  # one line of summary per thread
+
+
+def digest(day_label: str, threads: Sequence[TopThread]) -> Reply:
+    """One message: rank, change in rank, title and a one-line summary per thread, and a button per
+    thread that opens its card here (the same c:<key> data as everywhere else)."""
+    summary_len = DIGEST_SUMMARY
+    while True:
+        lines = [f"🗞 {bold('Your daily digest')} — {esc(day_label)}"]
+        for t in threads:
+            change = rank_change(t.rank, t.previous_rank)
+            head = f"{t.rank}." + (f" {change}" if change else "")
+            lines.append(
+                f"\n{esc(head)} {bold(shorten(t.title, 120))}\n{esc(shorten(t.summary, summary_len))}"
+            )
+        lines.append("\n" + esc("Tap a story for its card. /settings changes the digest."))
+        text = "\n".join(lines)
+        if visible_length(text) <= MAX_TEXT or summary_len <= 40:
+            break
+        summary_len -= 20
+    rows = tuple((button(f"{t.rank}. {t.title}", card_data(t.key)),) for t in threads)
+    return Reply(text, rows)
+
+
+def quiet_day(day_label: str) -> Reply:
+    return Reply(
+        f"🗞 {bold('Your daily digest')} — {esc(day_label)}\n\n"
+        + esc(
+            "☕ A quiet day: nothing new in your topics since the last digest. /trending shows the top stories."
+        )
+    )
+
+
+def breaking_header(rank: int | None) -> str:
+    where = f" — now #{rank} in the news" if rank is not None else ""
+    return f"🚨 {bold('Breaking')}{esc(where)}"
+
+
+def breaking_card(story: Story) -> Reply:
+    return story_card(story, header=breaking_header(story.rank))
+
+
+# Callback data: "sub:…" builds a subscription step by step, "st:…" is the /settings menu.
+SUBSCRIBE_BUTTONS = r"^(sub|st):"
+
+
+def sub_time_data(minute: int) -> str:
+    return f"sub:t:{minute}"
+
+
+def sub_zone_data(index: int) -> str:
+    return f"sub:z:{index}"
+
+
+def settings_data(action: str, arg: str | int | None = None) -> str:
+    data = f"st:{action}" if arg is None else f"st:{action}:{arg}"
+    if len(data.encode()) > MAX_CALLBACK_BYTES:
+        raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
+    return data
+
+
+PRESET_TIMES = (360, 420, 450, 480, 540, 720, 1080, 1260)
+PRESET_QUIET = ((1320, 420), (1380, 480), (1260, 360), (0, 480))
+
+
+def format_hhmm(minute: int) -> str:
+    return f"{minute // 60:02d}:{minute % 60:02d}"
+
+
+_hhmm = format_hhmm
+
+
+def ask_time(*, settings: bool = False) -> Reply:
+    text = esc("🕒 When should your daily digest arrive? Tap a time, or type one (07:30, 7am, 19:00).")
+    make = (lambda m: settings_data("tm", m)) if settings else sub_time_data
+    times = [button(_hhmm(m), make(m)) for m in PRESET_TIMES]
+    rows = [tuple(times[i : i + 4]) for i in range(0, len(times), 4)]
+    if settings:
+        rows.append((button("⬅️ Back", settings_data("menu")),))
+    return Reply(text, tuple(rows))
+
+
+def ask_zone(zones: Sequence[tuple[str, str]], *, settings: bool = False) -> Reply:
+    text = esc(
+        "🌍 Which time zone are you in? Tap one, or type your city (Berlin), a zone name "
+        "(Europe/Berlin) or an offset (UTC+3)."
+    )
+    make = (lambda i: settings_data("tz", i)) if settings else sub_zone_data
+    buttons_ = [button(label, make(i)) for i, (label, _name) in enumerate(zones)]
+    rows = [tuple(buttons_[i : i + 3]) for i in range(0, len(buttons_), 3)]
+    if settings:
+        rows.append((button("⬅️ Back", settings_data("menu")),))
+    return Reply(text, tuple(rows))
+
+
+def subscribed(minute: int, zone: str, next_label: str) -> Reply:
+    return Reply(
+        f"✅ {bold('Subscribed!')} "
+        + esc(f"Your daily digest arrives at {_hhmm(minute)} ({zone}); the next one {next_label}.")
+        + "\n\n"
+        + esc("/settings changes the time, zone, number of stories, quiet hours, topics and breaking news."),
+        ((button("⚙️ Settings", settings_data("menu")),),),
+    )
+
+
+def subscribe_error(problem: str) -> Reply:
+    examples = ", ".join(f"<code>{esc(e)}</code>" for e in EXAMPLES)
+    return Reply(f"⚠️ {esc(problem)}\n\n" + esc("For example: ") + examples)
+
+
+@dataclass(frozen=True)
+class SettingsView:
+    """What /settings shows; built from the stored subscription."""
+
+    subscribed: bool
+    paused: bool
+    minute: int | None
+    zone: str | None
+    size: int
+    quiet: tuple[int, int] | None
+    follow: tuple[str, ...]
+    mute: tuple[str, ...]
+    breaking: bool
+    quiet_note: bool
+    next_label: str | None
+
+
+def _topics(tags: Sequence[str]) -> str:
+    return ", ".join(tags) if tags else "none"
+
+
+def settings_menu(view: SettingsView, *, note: str = "") -> Reply:
+    if not view.subscribed:
+        status = "off — /subscribe to start the daily digest"
+    elif view.paused:
+        status = "⏸ paused (your settings are kept)"
+    else:
+        status = "✅ on" + (f", next {view.next_label}" if view.next_label else "")
+    quiet = f"{_hhmm(view.quiet[0])}–{_hhmm(view.quiet[1])}" if view.quiet else "none"
+    lines = [
+        f"⚙️ {bold('Digest settings')}",
+        "",
+        esc(f"Digest: {status}"),
+        esc(f"Time: {_hhmm(view.minute) if view.minute is not None else 'not set'}"),
+        esc(f"Time zone: {view.zone or 'not set'}"),
+        esc(f"Stories per digest: {view.size}"),
+        esc(f"Quiet hours (no breaking cards): {quiet}"),
+        esc(f"Following: {_topics(view.follow)}"),
+        esc(f"Muted: {_topics(view.mute)}"),
+        esc(f"Breaking cards: {'on' if view.breaking else 'off'}"),
+        esc(f"On a quiet day: {'a short note' if view.quiet_note else 'no message'}"),
+    ]
+    if note:
+        lines += ["", f"✔️ {esc(note)}"]
+    rows: list[tuple[Button, ...]] = [
+        (button("🕒 Time", settings_data("time")), button("🌍 Time zone", settings_data("zone"))),
+        (
+            button("➖ Fewer stories", settings_data("size", "-")),
+            button("➕ More stories", settings_data("size", "+")),
+        ),
+        (button("🌙 Quiet hours", settings_data("quiet")), button("🏷 Topics", settings_data("topics"))),
+        (
+            button(f"🚨 Breaking: {'on → off' if view.breaking else 'off → on'}", settings_data("brk")),
+            button(
+                f"☕ Quiet-day note: {'on → off' if view.quiet_note else 'off → on'}", settings_data("note")
+            ),
+        ),
+    ]
+    if view.subscribed:
+        rows.append(
+            (
+                button("▶️ Resume" if view.paused else "⏸ Pause", settings_data("pause")),
+                button("✖️ Unsubscribe", settings_data("unsub")),
+            )
+        )
+    return Reply("\n".join(lines), tuple(rows))
+
+
+def quiet_menu(current: tuple[int, int] | None) -> Reply:
+    now = f"{_hhmm(current[0])}–{_hhmm(current[1])}" if current else "none"
+    text = esc(
+        f"🌙 Quiet hours: {now}. Breaking cards that arrive during them wait until they end "
+        "(the digest comes at its time). Tap a range, or type one like 22:30-07:00."
+    )
+    rows = [(button(f"{_hhmm(s)}–{_hhmm(e)}", settings_data("q", f"{s}-{e}")),) for s, e in PRESET_QUIET]
+    rows.append((button("No quiet hours", settings_data("q", "off")),))
+    rows.append((button("⬅️ Back", settings_data("menu")),))
+    return Reply(text, tuple(rows))
+
+
+def topics_menu(follow: Sequence[str], mute: Sequence[str], suggestions: Sequence[str]) -> Reply:
+    text = "\n".join(
+        [
+            f"🏷 {bold('Topics')}",
+            "",
+            esc(f"Following: {_topics(follow)} — these come first in your digest."),
+            esc(f"Muted: {_topics(mute)} — never in your digest or breaking cards."),
+            "",
+            esc(
+                "Tap a topic to follow it (👍), mute it (🔇) or clear it, or type topics after the buttons below."
+            ),
+        ]
+    )
+    rows: list[tuple[Button, ...]] = []
+    for tag in suggestions:
+        if len(settings_data("f", tag).encode()) > MAX_CALLBACK_BYTES:
+            continue  # too long for a button; it can still be typed
+        mark = "👍 " if tag in follow else "🔇 " if tag in mute else ""
+        rows.append(
+            (
+                button(f"{mark}{tag}", settings_data("noop")),
+                button("👍", settings_data("f", tag)),
+                button("🔇", settings_data("m", tag)),
+            )
+        )
+    rows.append(
+        (
+            button("⌨️ Type topics to follow", settings_data("typef")),
+            button("⌨️ Type topics to mute", settings_data("typem")),
+        )
+    )
+    rows.append(
+        (button("🧹 Clear all topics", settings_data("clear")), button("⬅️ Back", settings_data("menu")))
+    )
+    return Reply(text, tuple(rows))
+
+
+def unsubscribe_question() -> Reply:
+    return Reply(
+        esc("Stop the daily digest and breaking cards? Your settings are kept if you come back."),
+        (
+            (
+                button("✖️ Yes, unsubscribe", settings_data("unsub", "yes")),
+                button("Keep it", settings_data("menu")),
+            ),
+        ),
+    )
+
+
+def unsubscribed() -> Reply:
+    return Reply(esc("👋 Unsubscribed: no more digests or breaking cards. /subscribe brings them back."))
+
+
+def prompt(text: str) -> Reply:
+    """A question whose answer is typed (in groups: as a reply to this message)."""
+    return Reply(f"⌨️ {esc(text)}")

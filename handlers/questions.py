@@ -10,6 +10,7 @@ from bot.context import BotContext
 from bot.replies import send, send_all
 from domain import render
 from domain.matching import best_answer
+from handlers import subscriptions
 from handlers.stories import AWAITING_QUERY, reply_to_search
 from storage.chats import get_context, set_context, touch_chat
 from storage.threads import get_story
@@ -59,6 +60,9 @@ async def follow_up(update: Update, context: BotContext) -> None:
         return
     text = message.text.strip()[:MAX_QUESTION]
     if not text:
+        return
+    # A typed answer to /subscribe or /settings (a time, a zone, topics) is not a question.
+    if await subscriptions.typed_input(update, context, text):
         return
     if context.chat_data is not None and context.chat_data.pop(AWAITING_QUERY, False):
         await reply_to_search(update, context, text)

@@ -25,6 +25,7 @@ class LocalBotAPI(BaseRequest):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.sent: list[dict[str, Any]] = []
         self.answered: dict[str, dict[str, Any]] = {}
+        self.admins: dict[int, set[int]] = {}  # group chat id → admin user ids (getChatMember)
         self._ids = itertools.count(1000)
 
     @property
@@ -90,6 +91,17 @@ class LocalBotAPI(BaseRequest):
             }
             self.sent.append(message)
             return {k: v for k, v in message.items() if k != "html"}
+        if api == "getChatMember":
+            chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+            status = "administrator" if user_id in self.admins.get(chat_id, set()) else "member"
+            user = {"id": user_id, "is_bot": False, "first_name": "Ann"}
+            if status == "administrator":
+                rights = ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                          "can_manage_video_chats", "can_restrict_members", "can_promote_members",
+                          "can_change_info", "can_invite_users", "can_post_stories", "can_edit_stories",
+                          "can_delete_stories")  # fmt: skip
+                return {"status": status, "user": user, **dict.fromkeys(rights, False)}
+            return {"status": status, "user": user}
         if api == "answerCallbackQuery":
             self.answered[params["callback_query_id"]] = params
             return True
@@ -129,12 +141,13 @@ class Harness:
         chat_id: int = 500,
         reply_to: dict[str, Any] | None = None,
         chat_type: str = "private",
+        user_id: int | None = None,
     ) -> list[dict[str, Any]]:
         message: dict[str, Any] = {
             "message_id": next(self._update_ids) + 100_000,
             "date": int(time.time()),
             "chat": {"id": chat_id, "type": chat_type, "first_name": "Ann"},
-            "from": {"id": chat_id, "is_bot": False, "first_name": "Ann"},
+            "from": {"id": user_id or chat_id, "is_bot": False, "first_name": "Ann"},
             "text": text,
         }
         if text.startswith("/"):
@@ -144,14 +157,20 @@ class Harness:
         return await self._process({"update_id": next(self._update_ids), "message": message})
 
     async def press(
-        self, data: str, *, message: dict[str, Any] | None = None, chat_id: int = 500
+        self,
+        data: str,
+        *,
+        message: dict[str, Any] | None = None,
+        chat_id: int = 500,
+        chat_type: str = "private",
+        user_id: int | None = None,
     ) -> list[dict[str, Any]]:
         query_id = str(next(self._callbacks))
         self.pressed.append(query_id)
         origin = message or {
             "message_id": 1,
             "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private"},
+            "chat": {"id": chat_id, "type": chat_type},
             "from": BOT,
             "text": "card",
         }
@@ -160,7 +179,7 @@ class Harness:
                 "update_id": next(self._update_ids),
                 "callback_query": {
                     "id": query_id,
-                    "from": {"id": chat_id, "is_bot": False, "first_name": "Ann"},
+                    "from": {"id": user_id or chat_id, "is_bot": False, "first_name": "Ann"},
                     "chat_instance": "1",
                     "data": data,
                     "message": {k: v for k, v in origin.items() if k != "html"},
