@@ -360,3 +360,23 @@ def best_answer(
     if not (confident or distinct):
         return None
     return Match(index=best, score=round(scores[best], 4))
+
+
+def closest(
+    question: str,
+    qa: Sequence[tuple[str, str]],
+    *,
+    title: str = "",
+    tags: Sequence[str] = (),
+    tuning: Tuning = DEFAULT,
+) -> int | None:
+    """After a refusal: the stored question that came nearest, if it came near enough to suggest.
+
+    Scores between the two thresholds are often the right pair worded differently; the user gets a
+    "did you mean" button instead of a guess presented as an answer.
+    """
+    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
+    if not scores:
+        return None
+    best = max(range(len(scores)), key=scores.__getitem__)
+    return best if scores[best] >= tuning.low_threshold else None

@@ -324,15 +324,20 @@ def _back(story: Story) -> tuple[Button, ...]:
     return (button("⬅️ Back to the card", card_data(story.key)),)
 
 
-def not_in_brief(story: Story, asked: str) -> Reply:
+def not_in_brief(story: Story, asked: str, nearest: int | None = None) -> Reply:
     body = (
         f"🤷 The brief on {bold(shorten(story.title, 120))} does not answer “{esc(shorten(asked, 300))}”.\n\n"
     )
+    rows = _question_rows(story)
+    if nearest is not None and 0 <= nearest < len(story.qa):
+        body += f"{esc('Did you mean:')} {bold(story.qa[nearest][0])}\n\n"
+        # The nearest question first; the others after it.
+        rows = (rows[nearest], *rows[:nearest], *rows[nearest + 1 :])
     if story.qa:
         body += esc("These are the questions it does answer:")
     else:
         body += esc("It has no stored questions. Try /story with other words, or /trending.")
-    return Reply(body, (*_question_rows(story), (button("⬅️ Back to the card", card_data(story.key)),)))
+    return Reply(body, (*rows, (button("⬅️ Back to the card", card_data(story.key)),)))
 
 
 # --- lists ------------------------------------------------------------------------------------

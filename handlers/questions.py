@@ -9,7 +9,7 @@ from telegram import Message, Update
 from bot.context import BotContext
 from bot.replies import send, send_all
 from domain import render
-from domain.matching import best_answer
+from domain.matching import best_answer, closest
 from handlers import subscriptions
 from handlers.stories import AWAITING_QUERY, reply_to_search
 from storage.chats import get_context, set_context, touch_chat
@@ -86,7 +86,12 @@ async def follow_up(update: Update, context: BotContext) -> None:
 
     match = best_answer(text, story.qa, title=story.title, tags=story.tags)
     if match is None:
-        await send(context.bot, chat.id, render.not_in_brief(story, text), reply_to=message.message_id)
+        await send(
+            context.bot,
+            chat.id,
+            render.not_in_brief(story, text, closest(text, story.qa, title=story.title, tags=story.tags)),
+            reply_to=message.message_id,
+        )
         return
     first, *rest = render.matched_answer(story, match.index, text)
     await send(context.bot, chat.id, first, reply_to=message.message_id)

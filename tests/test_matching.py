@@ -127,3 +127,11 @@ def test_fast_enough_for_a_chat_reply() -> None:
         samples.append(time.perf_counter() - start)
     samples.sort()
     assert samples[int(len(samples) * 0.95)] < 0.005
+
+
+def test_closest_names_a_near_question_but_not_an_unrelated_one() -> None:
+    from domain.matching import closest
+
+    qa = [("What are the key demands from both sides?", "Russia wants land; Ukraine wants sovereignty.")]
+    assert closest("what are the demands", qa, title="Istanbul Talks") == 0
+    assert closest("who won the super bowl", qa, title="Istanbul Talks") is None

@@ -147,3 +147,12 @@ def test_figures() -> None:
     assert leaning_bar({"left": 14.3, "center": 63.6, "right": 22.1}) == "🟦" + "⬜" * 7 + "🟥" * 2
     assert blindspot({"left": 2, "center": 60, "right": 38}) == "left"
     assert blindspot({"left": 14.3, "center": 63.6, "right": 22.1}) is None
+
+
+def test_a_refusal_suggests_the_nearest_stored_question_first() -> None:
+    s = story("t")
+    reply = render.not_in_brief(s, "something close", nearest=3)
+    shown = assert_sendable(reply)
+    assert f"Did you mean: {s.qa[3][0]}" in shown
+    assert reply.buttons[0][0].data == "q:7:3"
+    assert len([row for row in reply.buttons if row[0].data and row[0].data.startswith("q:")]) == len(s.qa)
