@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.app import build_application
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.context import BotApplication
+from bot.feeds import import_from
+from storage.db import create_engine, session_factory, upgrade
 from tests.fake_telegram_parse import ParseError, parse_html, u16len
 
 BOT = {"id": 42, "is_bot": True, "first_name": "Storybot", "username": "storybot_test_bot"}
@@ -214,3 +219,22 @@ def buttons(message: dict[str, Any]) -> list[tuple[str, str]]:
         for row in markup.get("inline_keyboard", [])
         for b in row
     ]
+
+
+SAMPLE_FEED = Path(__file__).resolve().parent.parent / "storage" / "data" / "sample_feed.json"
+
+
+@contextlib.asynccontextmanager
+async def sample_bot(tmp_path: Path) -> AsyncIterator[Harness]:
+    """A Harness on a fresh SQLite database holding the bundled sample feed; checks every callback was answered."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+    engine = create_engine(url)
+    await upgrade(engine)
+    await import_from(session_factory(engine), str(SAMPLE_FEED))
+    await engine.dispose()
+    settings = load_settings(
+        {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-handlers"}, dotenv=None
+    )
+    async with Harness(settings) as harness:
+        yield harness
+    assert harness.unanswered() == [], "every callback query must be answered"

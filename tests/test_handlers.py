@@ -8,11 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.feeds import import_from
-from storage.db import create_engine, session_factory, upgrade
 from tests.conftest import SAMPLE_FEED
-from tests.local_bot import Harness, buttons
+from tests.local_bot import Harness, buttons, sample_bot
 
 ISTANBUL = next(
     t for t in json.loads(SAMPLE_FEED.read_text())["threads"] if t["id"] == "istanbul-talks-2025-06"
@@ -21,17 +18,8 @@ ISTANBUL = next(
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    await import_from(session_factory(engine), str(SAMPLE_FEED))
-    await engine.dispose()
-    settings = load_settings(
-        {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-handlers"}, dotenv=None
-    )
-    async with Harness(settings) as harness:
+    async with sample_bot(tmp_path) as harness:
         yield harness
-    assert harness.unanswered() == [], "every callback query must be answered"
 
 
 async def istanbul_card(bot: Harness) -> dict:  # type: ignore[type-arg]

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_settings
-from bot.feeds import import_from
-from storage.db import create_engine, session_factory, upgrade
 from storage.models import Subscription
-from tests.conftest import SAMPLE_FEED
-from tests.local_bot import Harness, buttons
+from tests.local_bot import Harness, buttons, sample_bot
 
 NOW = datetime(2026, 1, 5, 5, 0, tzinfo=UTC)  # 06:00 in Berlin, a Monday
 GROUP, ADMIN, MEMBER = -100500, 71, 72
@@ -21,18 +17,9 @@ GROUP, ADMIN, MEMBER = -100500, 71, 72
 
 @pytest.fixture
 async def bot(tmp_path: Path) -> AsyncIterator[Harness]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
-    engine = create_engine(url)
-    await upgrade(engine)
-    await import_from(session_factory(engine), str(SAMPLE_FEED))
-    await engine.dispose()
-    settings = load_settings(
-        {"DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": "123456:TEST-token-for-handlers"}, dotenv=None
-    )
-    async with Harness(settings) as harness:
+    async with sample_bot(tmp_path) as harness:
         harness.app.bot_data.clock = lambda: NOW
         yield harness
-    assert harness.unanswered() == [], "every callback query must be answered"
 
 
 async def stored(bot: Harness, chat_id: int = 500) -> Subscription | None:
