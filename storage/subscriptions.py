@@ -49,6 +49,9 @@ _SUBS = cast(Table, Subscription.__table__)
 _PUSHES = cast(Table, BreakingPush.__table__)
 _OUTBOX = cast(Table, Outbox.__table__)
 _CAMPAIGNS = cast(Table, Campaign.__table__)
+# Distinct digests kept per tick: each holds a rendered message of a few KiB, so the cache must not
+# grow with the number of subscribers; past it, a digest is recomputed (cheap: the top threads are cached).
+DIGEST_CACHE = 1000
 MAX_DIGEST_CAMPAIGNS = 200  # distinct digests per tick with their own campaign (see _DigestOutbox)
 
 
@@ -195,7 +198,7 @@ class _TickState:
         key = (day, size, follow, mute, recent, quiet_note)
         found = self.digests.get(key)
         if found is None:
-            if len(self.digests) > 20_000:
+            if len(self.digests) > DIGEST_CACHE:
                 self.digests.clear()  # bounded, whatever the variety of settings
             past = json.loads(recent or "[]")
             chosen = select_threads(
