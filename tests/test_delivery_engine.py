@@ -51,6 +51,24 @@ async def wait_done(
     raise AssertionError(f"campaign not finished: {counts}")
 
 
+async def broadcast_to_all(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        cid = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=active_chats())
+        await session.commit()
+    return cid
+
+
+async def run_until_done(
+    w: DeliveryWorker, sessions: async_sessionmaker[AsyncSession], campaign_id: int
+) -> dict[str, int]:
+    w.start()
+    try:
+        return await wait_done(sessions, campaign_id)
+    finally:
+        await w.stop()
+        await w.api.aclose()
+
+
 def worker(sessions: async_sessionmaker[AsyncSession], fake: FakeTelegram, **kw: object) -> DeliveryWorker:
     return DeliveryWorker(
         sessions,
@@ -75,16 +93,9 @@ async def test_every_recipient_gets_one_copy_blocked_marked_errors_retried(
     for chat in limited:
         fake.fail_next(chat, 1, code=429, retry_after=1)
     fake.fail_next(broken, 1, code=400, description="can't parse entities")
-    async with sessions() as session:
-        cid = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=active_chats())
-        await session.commit()
+    cid = await broadcast_to_all(sessions)
     w = worker(sessions, fake)
-    w.start()
-    try:
-        counts = await wait_done(sessions, cid)
-    finally:
-        await w.stop()
-        await w.api.aclose()
+    counts = await run_until_done(w, sessions, cid)
     assert counts == {"sent": 300 - 12, "blocked": 11, "failed": 1}
     per_chat = Counter(m["chat_id"] for m in fake.sent() if m.get("outgoing", True))
     for chat in ids:
@@ -107,9 +118,7 @@ async def test_stop_releases_what_was_not_sent(
 ) -> None:
     ids = list(range(1, 201))
     await add_chats(sessions, ids)
-    async with sessions() as session:
-        cid = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=active_chats())
-        await session.commit()
+    cid = await broadcast_to_all(sessions)
     w = DeliveryWorker(sessions, BotApi(fake.token, fake.base_url), rate=40, idle_poll=0.1)
     w.start()
     await asyncio.sleep(1.0)
@@ -129,18 +138,12 @@ async def test_a_dead_workers_rows_are_sent_after_its_lease(
 ) -> None:
     ids = list(range(1, 51))
     await add_chats(sessions, ids)
+    cid = await broadcast_to_all(sessions)
     async with sessions() as session:
-        cid = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=active_chats())
-        await session.commit()
         await claim(session, "dead", limit=20, lease=1.0)  # claimed, then the process "died"
         await session.commit()
     w = worker(sessions, fake)
-    w.start()
-    try:
-        counts = await wait_done(sessions, cid)
-    finally:
-        await w.stop()
-        await w.api.aclose()
+    counts = await run_until_done(w, sessions, cid)
     assert counts == {"sent": 50}
     assert sorted(m["chat_id"] for m in fake.sent()) == ids
 
@@ -150,16 +153,9 @@ async def test_paced_sending_respects_the_rate(
 ) -> None:
     fake.set_rate_limit(global_per_sec=30, per_chat_per_sec=1, group_per_min=20)
     await add_chats(sessions, list(range(1, 91)))
-    async with sessions() as session:
-        cid = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=active_chats())
-        await session.commit()
+    cid = await broadcast_to_all(sessions)
     w = DeliveryWorker(sessions, BotApi(fake.token, fake.base_url), rate=30, idle_poll=0.1)
-    w.start()
-    try:
-        counts = await wait_done(sessions, cid)
-    finally:
-        await w.stop()
-        await w.api.aclose()
+    counts = await run_until_done(w, sessions, cid)
     assert counts == {"sent": 90}
     # The in-process fake shares the GIL with the worker, so timing jitters; bench/ measures the real rate.
     assert fake.stats.too_many_requests <= 3
