@@ -21,6 +21,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot import jobs
+from bot.answers import Answerer
 from bot.config import Settings
 from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.delivery import BotApi, DeliveryWorker
@@ -52,6 +53,8 @@ async def post_init(app: BotApplication) -> None:
         timeout=httpx.Timeout(30.0, connect=10.0), follow_redirects=True, max_redirects=3
     )
     services.stories = StoryIndex()
+    services.answers = Answerer(services.settings.semantic_matching)
+    services.answers.start_loading()
     async with services.sessions() as session:
         await services.stories.current(session)  # build the search index before the first /story
     await app.bot.set_my_commands(start.COMMANDS)
@@ -70,6 +73,8 @@ async def post_init(app: BotApplication) -> None:
 
 async def post_shutdown(app: BotApplication) -> None:
     services = app.bot_data
+    if getattr(services, "answers", None) is not None:
+        await services.answers.wait_ready()  # a loading thread cannot be cancelled; let it finish
     # First: sends in flight finish and claimed rows go back to the outbox while the database is open.
     if getattr(services, "delivery", None) is not None:
         await services.delivery.stop()

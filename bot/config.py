@@ -37,6 +37,8 @@ class Settings:
     # How often the scheduler looks for due digests and breaking cards (tests use 1).
     digest_tick_seconds: float = 60.0
     log_level: str = "INFO"
+    # Follow-up matching with sentence vectors as well as words (bot.answers); off saves ~120 MiB.
+    semantic_matching: bool = True
 
     def redacted_database_url(self) -> str:
         """The URL without its password, for logs."""
@@ -82,6 +84,18 @@ def _number(env: Mapping[str, str], name: str, problems: list[str], *, minimum: 
         problems.append(f"{name} must be at least {minimum:g}, got {raw!r}")
         return None
     return value
+
+
+_SWITCH = {
+    "on": True,
+    "off": False,
+    "1": True,
+    "0": False,
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+}
 
 
 def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None = Path(".env")) -> Settings:
@@ -130,6 +144,10 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
 
+    semantic = merged.get("SEMANTIC_MATCHING", "on").strip().lower() or "on"
+    if semantic not in _SWITCH:
+        problems.append(f"SEMANTIC_MATCHING must be on or off, got {semantic!r}")
+
     if problems:
         raise ConfigError(problems)
     return Settings(
@@ -146,4 +164,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         breaking_daily_cap=int(cap) if cap is not None else 3,
         digest_tick_seconds=tick if tick is not None else 60.0,
         log_level=log_level,
+        semantic_matching=_SWITCH.get(semantic, True),
     )

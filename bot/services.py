@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.answers import Answerer
 from bot.config import Settings
 from bot.delivery import DeliveryWorker
 from domain.search import SearchIndex
@@ -53,5 +54,6 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     http: httpx.AsyncClient
     stories: StoryIndex
+    answers: Answerer
     deliver: bool = True  # run the delivery engine in this process
     delivery: DeliveryWorker

@@ -9,7 +9,6 @@ from telegram import Message, Update
 from bot.context import BotContext
 from bot.replies import send, send_all
 from domain import render
-from domain.matching import best_answer, closest
 from handlers import subscriptions
 from handlers.stories import AWAITING_QUERY, reply_to_search
 from storage.chats import get_context, set_context, touch_chat
@@ -84,13 +83,10 @@ async def follow_up(update: Update, context: BotContext) -> None:
         await reply_to_search(update, context, text)
         return
 
-    match = best_answer(text, story.qa, title=story.title, tags=story.tags)
+    match, suggestion = await context.services.answers.answer(story, text)
     if match is None:
         await send(
-            context.bot,
-            chat.id,
-            render.not_in_brief(story, text, closest(text, story.qa, title=story.title, tags=story.tags)),
-            reply_to=message.message_id,
+            context.bot, chat.id, render.not_in_brief(story, text, suggestion), reply_to=message.message_id
         )
         return
     first, *rest = render.matched_answer(story, match.index, text)

