@@ -4,7 +4,7 @@ The encoder (Universal Sentence Encoder, multilingual v3, run in numpy by the `u
 carries its weights: no network) takes about a second and ~120 MiB to load, so it loads in a worker
 thread after start; until it is ready, or when SEMANTIC_MATCHING=off or the package is missing,
 questions are matched on words alone. Each thread's pair vectors are computed on its first follow-up
-and kept for the most recently asked threads.
+(or, for the trending threads, right after loading) and kept for the most recently asked threads.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import numpy as np
 
@@ -45,46 +45,56 @@ class Answerer:
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
         self._encode: semantic.Encode | None = None
-        self._vectors: OrderedDict[tuple[int, int], semantic.PairVectors] = OrderedDict()
         self._loading: asyncio.Task[None] | None = None
 
     @property
     def ready(self) -> bool:
         return self._encode is not None
 
-    def start_loading(self) -> None:
+    def start_loading(self, prefetch: Callable[[], Awaitable[Sequence[Story]]] | None = None) -> None:
+        """Load the encoder in the background, then embed the `prefetch` stories (the trending ones)."""
         if self.enabled and self._loading is None:
-            self._loading = asyncio.get_running_loop().create_task(self._load())
+            self._loading = asyncio.get_running_loop().create_task(self._load(prefetch))
 
     async def wait_ready(self) -> None:
         if self._loading is not None:
             await self._loading
 
-    async def _load(self) -> None:
+    async def _load(self, prefetch: Callable[[], Awaitable[Sequence[Story]]] | None) -> None:
         try:
             self._encode = await asyncio.to_thread(_shared_encoder)
+            if self._encode is None:
+                return
+            log.info("sentence encoder loaded: follow-ups are matched on meaning as well as words")
+            # A thread's first follow-up would pay ~20 ms to embed its pairs; the likely ones pay it now.
+            for story in await prefetch() if prefetch else ():
+                await self._pair_vectors(story)
         except Exception:
             log.exception("could not load the sentence encoder: matching on words alone")
-        else:
-            if self._encode is not None:
-                log.info("sentence encoder loaded: follow-ups are matched on meaning as well as words")
 
     def use(self, encode: semantic.Encode | None) -> None:
         """Set the encoder directly (tests, benchmarks)."""
         self._encode = encode
-        self._vectors.clear()
 
-    def similarity(self, story: Story, question: str) -> np.ndarray | None:
+    async def _pair_vectors(self, story: Story) -> semantic.PairVectors:
+        assert self._encode is not None
+        # Keyed by content, not thread id: an edited Q&A is embedded again, an unchanged one never is.
+        key = (self._encode, story.qa)
+        vectors = _PAIR_VECTORS.get(key)
+        if vectors is None:
+            # Tens of milliseconds of numpy: off the event loop, so other chats are not held up.
+            vectors = await asyncio.to_thread(semantic.embed_pairs, self._encode, story.qa)
+            _PAIR_VECTORS[key] = vectors
+            if len(_PAIR_VECTORS) > _CACHED_THREADS:
+                _PAIR_VECTORS.popitem(last=False)
+        else:
+            _PAIR_VECTORS.move_to_end(key)
+        return vectors
+
+    async def similarity(self, story: Story, question: str) -> np.ndarray | None:
         if self._encode is None or not story.qa:
             return None
-        key = (story.key, hash(story.qa))
-        vectors = self._vectors.get(key)
-        if vectors is None:
-            vectors = self._vectors[key] = semantic.embed_pairs(self._encode, story.qa)
-            if len(self._vectors) > _CACHED_THREADS:
-                self._vectors.popitem(last=False)
-        else:
-            self._vectors.move_to_end(key)
+        vectors = await self._pair_vectors(story)
         return semantic.similarity(self._encode([question])[0], vectors)
 
     async def answer(self, story: Story, question: str) -> tuple[Match | None, int | None]:
@@ -94,7 +104,7 @@ class Answerer:
         waits for it, so the same question always gets the same reply.
         """
         await self.wait_ready()
-        similarity = self.similarity(story, question)
+        similarity = await self.similarity(story, question)
         scores = None if similarity is None else similarity.tolist()
         found = matching.best_answer(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
         if found is not None:
@@ -103,6 +113,10 @@ class Answerer:
 
 
 _ENCODER: list[semantic.Encode | None] = []
+# Pair vectors of the most recently asked threads, shared by every Answerer of the process.
+_PAIR_VECTORS: OrderedDict[tuple[semantic.Encode, tuple[tuple[str, str], ...]], semantic.PairVectors] = (
+    OrderedDict()
+)
 _ENCODER_LOCK = threading.Lock()
 
 

@@ -27,9 +27,11 @@ from bot.context import CONTEXT_TYPES, BotApplication, BotContext
 from bot.delivery import BotApi, DeliveryWorker
 from bot.services import StoryIndex
 from domain import render
+from domain.story import Story
 from handlers import admin, broadcast, errors, membership, questions, start, stories, subscriptions
 from storage.chats import touch_chat
 from storage.db import create_engine, session_factory, upgrade
+from storage.threads import trending
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +56,12 @@ async def post_init(app: BotApplication) -> None:
     )
     services.stories = StoryIndex()
     services.answers = Answerer(services.settings.semantic_matching)
-    services.answers.start_loading()
+
+    async def likely_asked() -> list[Story]:
+        async with services.sessions() as session:
+            return await trending(session, limit=100)
+
+    services.answers.start_loading(prefetch=likely_asked)
     async with services.sessions() as session:
         await services.stories.current(session)  # build the search index before the first /story
     await app.bot.set_my_commands(start.COMMANDS)
