@@ -24,6 +24,7 @@ from functools import lru_cache
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
 
+from domain import answer_type
 from domain.text import QUESTION_FILLER, STOPWORDS, fold, related_groups, related_vocabulary, stem
 
 
@@ -58,7 +59,10 @@ class Tuning:
     semantic_threshold: float = 0.525
     semantic_low: float = 0.42
     semantic_margin: float = 0.15
-    semantic_suggest: float = 0.35  # "did you mean" after a refusal, from this blended score
+    semantic_suggest: float = 0.35
+    # 0: no check; 1: refuse when the best pair's answer lacks the kind of fact asked for (domain.answer_type);
+    # 2: pick the best pair among those whose answers hold it.
+    answer_type_check: int = 1  # "did you mean" after a refusal, from this blended score
 
 
 DEFAULT = Tuning()
@@ -378,6 +382,14 @@ def best_answer(
     if not scores:
         return None
     order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
+    if tuning.answer_type_check:
+        kind = answer_type.wanted(question)
+        if kind is not None:
+            fitting = [i for i in order if answer_type.present(kind, qa[i][1])]
+            if not fitting or (tuning.answer_type_check == 1 and fitting[0] != order[0]):
+                return None
+            if tuning.answer_type_check == 2:
+                order = fitting + [i for i in order if i not in fitting]
     best = order[0]
     top = scores[best]
     runner_up = scores[order[1]] if len(order) > 1 else 0.0
