@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 import asyncio  # noqa: E402
 import resource  # noqa: E402
 
+from bot import answers  # noqa: E402
 from bot.answers import Answerer, load_encoder  # noqa: E402
 from domain import matching  # noqa: E402
 from domain.matching import DEFAULT, Tuning, best_answer  # noqa: E402
@@ -171,24 +172,30 @@ def as_stories(path: Path) -> dict[str, Story]:
 def both_ways(stories: dict[str, Story], items: list[dict[str, Any]], answerer: Answerer) -> str:
     """answered correctly / refused, words alone and blended; plus right 'did you mean' offers."""
     counts = {"words": [0, 0], "blend": [0, 0]}
-    offered = 0
+    offered = first_two = 0
     answerable = sum(i["expected"] is not None for i in items)
     for item in items:
         story = stories[item["thread"]]
         alone = best_answer(item["question"], story.qa, title=story.title, tags=story.tags)
-        blend, suggestion = asyncio.run(answerer.answer(story, item["question"]))
+        blend, suggestion, order = asyncio.run(answerer.answer(story, item["question"]))
         for name, got in (("words", alone), ("blend", blend)):
             index = None if got is None else got.index
             if item["expected"] is None:
                 counts[name][1] += index is None
             else:
                 counts[name][0] += index == item["expected"]
-        offered += blend is None and item["expected"] is not None and suggestion == item["expected"]
+        refused_answerable = blend is None and item["expected"] is not None
+        offered += refused_answerable and suggestion == item["expected"]
+        buttons = [suggestion, *order] if suggestion is not None else list(order)
+        first_two += refused_answerable and item["expected"] in list(dict.fromkeys(buttons))[:2]
     unanswerable = len(items) - answerable
     cells = [
         f"{counts[n][0] / answerable:6.1%} {counts[n][1] / unanswerable:6.1%}" for n in ("words", "blend")
     ]
-    return f"{answerable:4d} {unanswerable:4d} | {cells[0]}   | {cells[1]}   | {offered / answerable:5.1%}"
+    return (
+        f"{answerable:4d} {unanswerable:4d} | {cells[0]}   | {cells[1]}   | "
+        f"{offered / answerable:5.1%} / {first_two / answerable:5.1%}"
+    )
 
 
 def blended_report() -> None:
@@ -212,7 +219,7 @@ def blended_report() -> None:
         "\nanswered correctly / unanswerable refused, words alone and with sentence vectors (what the bot does)"
     )
     print(
-        f"{'set':<34} {'ans':>4} {'unan':>4} | {'words alone':^13}   | {'blended':^13}   | did-you-mean right"
+        f"{'set':<34} {'ans':>4} {'unan':>4} | {'words alone':^13}   | {'blended':^13}   | refused but right: did-you-mean / in first 2 buttons"
     )
     for name, stories, stem in sets:
         items = json.loads((ROOT / "bench" / f"{stem}.json").read_text(encoding="utf-8"))
@@ -227,6 +234,7 @@ def blended_report() -> None:
         asyncio.run(answerer.answer(story, item["question"]))
         warm.append((time.perf_counter() - t0) * 1000)
     for story in sample.values():
+        answers._PAIR_VECTORS.clear()  # this thread's pairs are embedded inside the timed call
         fresh = Answerer()
         fresh.use(encode)
         t0 = time.perf_counter()

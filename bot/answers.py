@@ -14,6 +14,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -39,6 +40,12 @@ def load_encoder() -> semantic.Encode | None:
 
     encode(["warm up"])  # the weights load on first use; pay for it here, not on a user's question
     return encode
+
+
+class Answer(NamedTuple):
+    match: Match | None  # the stored pair that answers, if one does
+    nearest: int | None  # after a refusal: the pair close enough to ask "did you mean"
+    order: tuple[int, ...]  # every pair, most likely first: the order of the question buttons
 
 
 class Answerer:
@@ -97,7 +104,7 @@ class Answerer:
         vectors = await self._pair_vectors(story)
         return semantic.similarity(self._encode([question])[0], vectors)
 
-    async def answer(self, story: Story, question: str) -> tuple[Match | None, int | None]:
+    async def answer(self, story: Story, question: str) -> Answer:
         """The matching stored pair, or None and the nearest pair worth suggesting (if any).
 
         A question that arrives while the encoder is still loading (the first second after start)
@@ -108,8 +115,11 @@ class Answerer:
         scores = None if similarity is None else similarity.tolist()
         found = matching.best_answer(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
         if found is not None:
-            return found, None
-        return None, matching.closest(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
+            return Answer(found, None, ())
+        nearest = matching.closest(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
+        blended = matching.blended(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
+        order = tuple(sorted(range(len(blended)), key=lambda i: -blended[i]))
+        return Answer(None, nearest, order)
 
 
 _ENCODER: list[semantic.Encode | None] = []

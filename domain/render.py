@@ -324,15 +324,19 @@ def _back(story: Story) -> tuple[Button, ...]:
     return (button("⬅️ Back to the card", card_data(story.key)),)
 
 
-def not_in_brief(story: Story, asked: str, nearest: int | None = None) -> Reply:
+def not_in_brief(story: Story, asked: str, nearest: int | None = None, order: Sequence[int] = ()) -> Reply:
+    """The honest refusal: the stored questions as buttons, in `order` (likeliest first) when given."""
     body = (
         f"🤷 The brief on {bold(shorten(story.title, 120))} does not answer “{esc(shorten(asked, 300))}”.\n\n"
     )
     rows = _question_rows(story)
+    ranked = [i for i in dict.fromkeys(order) if 0 <= i < len(rows)]
     if nearest is not None and 0 <= nearest < len(story.qa):
         body += f"{esc('Did you mean:')} {bold(story.qa[nearest][0])}\n\n"
-        # The nearest question first; the others after it.
-        rows = (rows[nearest], *rows[:nearest], *rows[nearest + 1 :])
+        ranked = [nearest, *(i for i in ranked if i != nearest)]
+    # Likeliest first; any question the order left out keeps its place after them.
+    ranked += [i for i in range(len(rows)) if i not in ranked]
+    rows = tuple(rows[i] for i in ranked)
     if story.qa:
         body += esc("These are the questions it does answer:")
     else:

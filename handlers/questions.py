@@ -83,11 +83,10 @@ async def follow_up(update: Update, context: BotContext) -> None:
         await reply_to_search(update, context, text)
         return
 
-    match, suggestion = await context.services.answers.answer(story, text)
+    match, nearest, order = await context.services.answers.answer(story, text)
     if match is None:
-        await send(
-            context.bot, chat.id, render.not_in_brief(story, text, suggestion), reply_to=message.message_id
-        )
+        refusal = render.not_in_brief(story, text, nearest, order)
+        await send(context.bot, chat.id, refusal, reply_to=message.message_id)
         return
     first, *rest = render.matched_answer(story, match.index, text)
     await send(context.bot, chat.id, first, reply_to=message.message_id)

@@ -156,3 +156,11 @@ def test_a_refusal_suggests_the_nearest_stored_question_first() -> None:
     assert f"Did you mean: {s.qa[3][0]}" in shown
     assert reply.buttons[0][0].data == "q:7:3"
     assert len([row for row in reply.buttons if row[0].data and row[0].data.startswith("q:")]) == len(s.qa)
+
+
+def test_a_refusal_lists_the_likeliest_questions_first() -> None:
+    s = story("t")
+    reply = render.not_in_brief(s, "something vague", nearest=None, order=(2, 0))
+    data = [row[0].data for row in reply.buttons if row[0].data and row[0].data.startswith("q:")]
+    assert data[:2] == ["q:7:2", "q:7:0"]
+    assert sorted(data) == sorted(f"q:7:{i}" for i in range(len(s.qa)))  # none lost, none twice

@@ -56,8 +56,8 @@ def encode() -> Iterator[semantic.Encode]:
 
 
 async def ask(answerer: Answerer, question: str) -> tuple[int | None, int | None]:
-    match, suggestion = await answerer.answer(QUAKE, question)
-    return (None if match is None else match.index), suggestion
+    match, nearest, _order = await answerer.answer(QUAKE, question)
+    return (None if match is None else match.index), nearest
 
 
 def lexical(question: str) -> int | None:
