@@ -53,6 +53,7 @@ class Answerer:
         self.enabled = enabled
         self._encode: semantic.Encode | None = None
         self._loading: asyncio.Task[None] | None = None
+        self._loaded = asyncio.Event()  # the encoder is in (or failed to load): questions need not wait
 
     @property
     def ready(self) -> bool:
@@ -64,20 +65,39 @@ class Answerer:
             self._loading = asyncio.get_running_loop().create_task(self._load(prefetch))
 
     async def wait_ready(self) -> None:
+        """Until the encoder is loaded and the trending threads are embedded (shutdown, benchmarks)."""
         if self._loading is not None:
             await self._loading
+
+    async def _wait_encoder(self) -> None:
+        if self._loading is not None and not self._loading.done():
+            await self._loaded.wait()
+
+    async def close(self) -> None:
+        """Stop embedding ahead of time; a load in progress finishes (a thread cannot be interrupted)."""
+        if self._loading is None or self._loading.done():
+            return
+        if self._loaded.is_set():
+            self._loading.cancel()
+        await asyncio.gather(self._loading, return_exceptions=True)
 
     async def _load(self, prefetch: Callable[[], Awaitable[Sequence[Story]]] | None) -> None:
         try:
             self._encode = await asyncio.to_thread(_shared_encoder)
-            if self._encode is None:
-                return
-            log.info("sentence encoder loaded: follow-ups are matched on meaning as well as words")
+        except Exception:
+            log.exception("could not load the sentence encoder: matching on words alone")
+            return
+        finally:
+            self._loaded.set()
+        if self._encode is None:
+            return
+        log.info("sentence encoder loaded: follow-ups are matched on meaning as well as words")
+        try:
             # A thread's first follow-up would pay ~20 ms to embed its pairs; the likely ones pay it now.
             for story in await prefetch() if prefetch else ():
                 await self._pair_vectors(story)
         except Exception:
-            log.exception("could not load the sentence encoder: matching on words alone")
+            log.exception("could not embed the trending threads ahead of time; they will be on first use")
 
     def use(self, encode: semantic.Encode | None) -> None:
         """Set the encoder directly (tests, benchmarks)."""
@@ -110,7 +130,7 @@ class Answerer:
         A question that arrives while the encoder is still loading (the first second after start)
         waits for it, so the same question always gets the same reply.
         """
-        await self.wait_ready()
+        await self._wait_encoder()
         similarity = await self.similarity(story, question)
         scores = None if similarity is None else similarity.tolist()
         found = matching.best_answer(question, story.qa, title=story.title, tags=story.tags, semantic=scores)

@@ -81,7 +81,7 @@ async def post_init(app: BotApplication) -> None:
 async def post_shutdown(app: BotApplication) -> None:
     services = app.bot_data
     if getattr(services, "answers", None) is not None:
-        await services.answers.wait_ready()  # a loading thread cannot be cancelled; let it finish
+        await services.answers.close()
     # First: sends in flight finish and claimed rows go back to the outbox while the database is open.
     if getattr(services, "delivery", None) is not None:
         await services.delivery.stop()
