@@ -37,6 +37,8 @@ class Settings:
     # How often the scheduler looks for due digests and breaking cards (tests use 1).
     digest_tick_seconds: float = 60.0
     log_level: str = "INFO"
+    # Finished campaigns' outbox rows are deleted after this many days (their counts stay); 0 keeps them.
+    outbox_keep_days: float = 30.0
     # Follow-up matching with sentence vectors as well as words (bot.answers); off saves ~120 MiB.
     semantic_matching: bool = True
 
@@ -140,6 +142,7 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
     jump = _number(merged, "BREAKING_VIRALITY_JUMP", problems, minimum=0)
     cap = _number(merged, "BREAKING_DAILY_CAP", problems, minimum=0)
     tick = _number(merged, "DIGEST_TICK_SECONDS", problems, minimum=0.2)
+    keep = _number(merged, "OUTBOX_KEEP_DAYS", problems, minimum=0)
     log_level = merged.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
         problems.append(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {log_level!r}")
@@ -165,4 +168,5 @@ def load_settings(env: Mapping[str, str] | None = None, *, dotenv: Path | None =
         digest_tick_seconds=tick if tick is not None else 60.0,
         log_level=log_level,
         semantic_matching=_SWITCH.get(semantic, True),
+        outbox_keep_days=keep if keep is not None else 30.0,
     )

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from bot.feeds import import_from
 from storage.feed import FeedError
+from storage.outbox import prune
 from storage.subscriptions import detect_breaking, enqueue_due_digests, release_breaking
 
 if TYPE_CHECKING:
@@ -74,6 +75,25 @@ async def _tick(context: BotContext) -> None:
         delivery.wake()
 
 
+async def prune_outbox(context: BotContext) -> None:
+    """Hourly: the outbox rows of campaigns finished more than OUTBOX_KEEP_DAYS ago (counts are kept)."""
+    services = context.services
+    days = services.settings.outbox_keep_days
+    if not days:
+        return
+    cutoff = services.clock() - timedelta(days=days)
+    deleted = 0
+    for _ in range(100):  # a bounded amount of work per run; the rest waits for the next hour
+        async with services.sessions() as session:
+            removed = await prune(session, finished_before=cutoff)
+            await session.commit()
+        deleted += removed
+        if not removed:
+            break
+    if deleted:
+        log.info("outbox: %d rows of finished campaigns pruned", deleted)
+
+
 def schedule(app: BotApplication) -> None:
     settings = app.bot_data.settings
     queue = app.job_queue
@@ -88,3 +108,4 @@ def schedule(app: BotApplication) -> None:
         queue.run_repeating(
             scheduler_tick, interval=settings.digest_tick_seconds, first=1, name="scheduler_tick"
         )
+        queue.run_repeating(prune_outbox, interval=3600, first=60, name="prune_outbox")

@@ -132,6 +132,8 @@ class Campaign(Base):
     progress_message_id: Mapped[int | None] = mapped_column(BigInteger)
     progress_text: Mapped[str | None] = mapped_column(Text)
     progress_at: Mapped[float | None] = mapped_column(Float)
+    # Outcome counts kept when a finished campaign's outbox rows are pruned (storage.outbox.prune).
+    final_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
 
     __table_args__ = (Index("ix_campaigns_status", "status"),)
 

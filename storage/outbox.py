@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, func, insert, literal, select, update
+from sqlalchemy import Select, Table, bindparam, delete, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import mark_blocked
@@ -273,7 +273,43 @@ async def campaign_counts(session: AsyncSession, campaign_id: int) -> dict[str, 
     rows = await session.execute(
         select(Outbox.status, func.count()).where(Outbox.campaign_id == campaign_id).group_by(Outbox.status)
     )
-    return {status: int(n) for status, n in rows.all()}
+    counts = {status: int(n) for status, n in rows.all()}
+    if not counts:
+        # Its rows may have been pruned: the counts were kept on the campaign.
+        kept = await session.scalar(select(Campaign.final_counts).where(Campaign.id == campaign_id))
+        counts = dict(kept or {})
+    return counts
+
+
+async def prune(session: AsyncSession, *, finished_before: datetime, campaigns: int = 50) -> int:
+    """Delete the outbox rows of campaigns finished before `finished_before`, keeping their counts.
+
+    A digest a day for every subscriber adds a row per subscriber per day; without pruning the
+    outbox (and every claim's index) grows forever. At most `campaigns` campaigns per call, so one
+    transaction stays short; returns the number of rows deleted.
+    """
+    ids = list(
+        await session.scalars(
+            select(Campaign.id)
+            .where(
+                Campaign.status.in_(("done", "cancelled")),
+                Campaign.finished_at < finished_before,
+                Campaign.final_counts.is_(None),
+            )
+            .order_by(Campaign.id)
+            .limit(campaigns)
+        )
+    )
+    deleted = 0
+    for campaign_id in ids:
+        counts = await campaign_counts(session, campaign_id)
+        await session.execute(update(Campaign).where(Campaign.id == campaign_id).values(final_counts=counts))
+        result = await session.execute(
+            delete(Outbox).where(Outbox.campaign_id == campaign_id),
+            execution_options={"synchronize_session": False},
+        )
+        deleted += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return deleted
 
 
 async def active_campaigns(session: AsyncSession) -> list[Campaign]:

@@ -87,3 +87,11 @@ def test_semantic_matching_is_on_unless_switched_off() -> None:
     with pytest.raises(ConfigError) as error:
         load_settings({"SEMANTIC_MATCHING": "sometimes"}, dotenv=None)
     assert "SEMANTIC_MATCHING must be on or off" in str(error.value)
+
+
+def test_outbox_rows_are_kept_thirty_days_unless_told_otherwise() -> None:
+    assert load_settings({}, dotenv=None).outbox_keep_days == 30
+    assert load_settings({"OUTBOX_KEEP_DAYS": "0"}, dotenv=None).outbox_keep_days == 0
+    with pytest.raises(ConfigError) as error:
+        load_settings({"OUTBOX_KEEP_DAYS": "-1"}, dotenv=None)
+    assert "OUTBOX_KEEP_DAYS must be at least 0" in str(error.value)

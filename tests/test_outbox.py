@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import jobs
+from bot.config import load_settings
 from storage.models import Campaign, Chat, Outbox
 from storage.outbox import (
     Result,
@@ -17,6 +21,7 @@ from storage.outbox import (
     claim,
     enqueue_campaign,
     finish_campaign,
+    prune,
     release,
     write_results,
 )
@@ -200,3 +205,67 @@ async def test_claim_batches_cover_a_large_campaign_exactly_once(
             await write_results(session, "W", [Result(r.id, r.chat_id, "sent", at=1.0) for r in rows])
         await session.commit()
         assert sorted(seen) == list(range(1, n + 1))
+
+
+async def test_old_finished_campaigns_lose_their_rows_but_keep_their_counts(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        old = await enqueue_campaign(session, kind="digest", payload=PAYLOAD, recipients=range(1, 6))
+        recent = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=range(1, 4))
+        running = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=range(1, 3))
+        rows = await claim(session, "W", limit=100, lease=30, now=1000.0)
+        await write_results(
+            session,
+            "W",
+            [
+                Result(r.id, r.chat_id, "blocked" if r.chat_id == 5 else "sent", message_id=1, at=2.0)
+                for r in rows
+                if r.campaign_id != running
+            ],
+        )
+        assert await finish_campaign(session, old) and await finish_campaign(session, recent)
+        old_campaign = await session.get(Campaign, old)
+        assert old_campaign is not None
+        old_campaign.finished_at = now - timedelta(days=40)
+        await session.commit()
+        before = await campaign_counts(session, old)
+
+        assert await prune(session, finished_before=now - timedelta(days=30)) == 5
+        await session.commit()
+        assert await prune(session, finished_before=now - timedelta(days=30)) == 0
+        left = await session.scalar(select(func.count()).where(Outbox.campaign_id == old))
+        assert left == 0
+        assert before == {"sent": 4, "blocked": 1}
+        assert await campaign_counts(session, old) == before  # /stats still shows what happened
+        assert await campaign_counts(session, recent) == {"sent": 3}
+        assert await campaign_counts(session, running) == {"pending": 2}
+
+
+@pytest.mark.parametrize(("keep_days", "left"), [("30", 0), ("60", 3), ("0", 3)])
+async def test_the_hourly_job_prunes_what_is_older_than_outbox_keep_days(
+    sessions: async_sessionmaker[AsyncSession], keep_days: str, left: int
+) -> None:
+    now = datetime.now(UTC)
+    async with sessions() as session:
+        cid = await enqueue_campaign(session, kind="broadcast", payload=PAYLOAD, recipients=range(1, 4))
+        rows = await claim(session, "W", limit=10, lease=30, now=1000.0)
+        await write_results(
+            session, "W", [Result(r.id, r.chat_id, "sent", message_id=1, at=2.0) for r in rows]
+        )
+        await finish_campaign(session, cid)
+        campaign = await session.get(Campaign, cid)
+        assert campaign is not None
+        campaign.finished_at = now - timedelta(days=45)
+        await session.commit()
+    services = SimpleNamespace(
+        settings=load_settings({"OUTBOX_KEEP_DAYS": keep_days}, dotenv=None),
+        clock=lambda: now,
+        sessions=sessions,
+    )
+    context: Any = SimpleNamespace(services=services)
+    await jobs.prune_outbox(context)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).where(Outbox.campaign_id == cid)) == left
+        assert await campaign_counts(session, cid) == {"sent": 3}
