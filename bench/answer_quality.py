@@ -14,7 +14,10 @@ Question sets, in the order they were written (each before the matcher saw it):
   other sets. blind chose the thresholds of the sentence-vector blend (together with the three sets
   above); blind2 was read once those were fixed (first read: 49.4% answered / 71.4% refused), then the
   answer-type check (domain.answer_type) and the button order were added; bench/blind3_check.json on
-  bench/blind3_feed.json was written after all that and read once: the honest figure for a new feed.
+  bench/blind3_feed.json was written after all that and read once: the honest figure for a new feed;
+  bench/blind4_check.json on bench/blind4_feed.json was read once more, with the matcher unchanged
+  (experiments on blind3 — word-vector coverage, a words/meaning agreement rule, a learned combiner —
+  gained under two points and were not adopted).
 A typo stress test damages the longest word of every answerable paraphrase by one edit.
 
 Each set is scored twice: words alone (domain.matching) and blended with sentence vectors
@@ -220,7 +223,16 @@ def blended_report() -> None:
             as_stories(ROOT / "bench" / "blind2_feed.json"),
             "blind2_check",
         ),
-        ("blind3, unseen stories (holdout)", as_stories(ROOT / "bench" / "blind3_feed.json"), "blind3_check"),
+        (
+            "blind3, unseen stories (read once)",
+            as_stories(ROOT / "bench" / "blind3_feed.json"),
+            "blind3_check",
+        ),
+        (
+            "blind4, unseen stories (read once)",
+            as_stories(ROOT / "bench" / "blind4_feed.json"),
+            "blind4_check",
+        ),
     ]
     print(
         "\nanswered correctly / unanswerable refused, words alone and with sentence vectors (what the bot does)"
