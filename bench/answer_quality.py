@@ -203,7 +203,47 @@ def both_ways(stories: dict[str, Story], items: list[dict[str, Any]], answerer: 
     )
 
 
-def blended_report() -> None:
+def blended_sweep(answerer: Answerer) -> None:
+    """The answered/refused trade-off of the blend on the blind sets, threshold by threshold."""
+    blind = [
+        (as_stories(ROOT / "bench" / f"{b}_feed.json"), f"{b}_check")
+        for b in ("blind", "blind2", "blind3", "blind4")
+    ]
+    scored = []
+    for stories, stem in blind:
+        for item in json.loads((ROOT / "bench" / f"{stem}.json").read_text(encoding="utf-8")):
+            story = stories[item["thread"]]
+            similarity = asyncio.run(answerer.similarity(story, item["question"]))
+            assert similarity is not None
+            scored.append((story, item, similarity.tolist()))
+    print("\nblend thresholds on the four blind sets together (the bot uses the default row):")
+    for threshold in (0.40, 0.45, 0.475, 0.50, DEFAULT.semantic_threshold, 0.55, 0.60, 0.65):
+        tuning = replace(
+            DEFAULT, semantic_threshold=threshold, semantic_low=min(DEFAULT.semantic_low, threshold)
+        )
+        right = refused = answerable = 0
+        for story, item, similarity in scored:
+            got = best_answer(
+                item["question"],
+                story.qa,
+                title=story.title,
+                tags=story.tags,
+                tuning=tuning,
+                semantic=similarity,
+            )
+            if item["expected"] is None:
+                refused += got is None
+            else:
+                answerable += 1
+                right += got is not None and got.index == item["expected"]
+        unanswerable = len(scored) - answerable
+        mark = "  (default)" if threshold == DEFAULT.semantic_threshold else ""
+        print(
+            f"  threshold {threshold:.3f}: answered {right / answerable:6.1%}  refused {refused / unanswerable:6.1%}{mark}"
+        )
+
+
+def blended_report(sweep: bool = False) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     start = time.perf_counter()
     encode = load_encoder()
@@ -269,11 +309,17 @@ def blended_report() -> None:
         f"blended answer, a thread's first question: p50 {statistics.median(cold):.1f} ms  max {cold[-1]:.1f} ms"
     )
     print(f"encoder load: {loaded:.2f} s, peak RSS +{grown:.0f} MiB")
+    if sweep:
+        blended_sweep(answerer)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sweep", action="store_true", help="threshold sweep on the tune half")
+    parser.add_argument(
+        "--sweep",
+        action="store_true",
+        help="threshold sweeps: words alone on the tune half, the blend on the blind sets",
+    )
     parser.add_argument("--ablate", action="store_true", help="compare simpler variants of the matcher")
     args = parser.parse_args()
     threads, items = load()
@@ -334,7 +380,7 @@ def main() -> None:
     cold = latency(threads, items, cold=True)
     print(f"\nlatency best_answer, prepared index cached: p50 {warm[0]:.3f} ms  p95 {warm[1]:.3f} ms")
     print(f"latency best_answer, index rebuilt per call: p50 {cold[0]:.3f} ms  p95 {cold[1]:.3f} ms")
-    blended_report()
+    blended_report(sweep=args.sweep)
 
 
 if __name__ == "__main__":
