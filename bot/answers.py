@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from domain import matching, semantic
+from domain import answering, matching, semantic
 from domain.matching import Match
 from domain.story import Story
 
@@ -110,7 +110,8 @@ class Answerer:
         vectors = _PAIR_VECTORS.get(key)
         if vectors is None:
             # Tens of milliseconds of numpy: off the event loop, so other chats are not held up.
-            vectors = await asyncio.to_thread(semantic.embed_pairs, self._encode, story.qa)
+            words = _word_vectors(self._encode)
+            vectors = await asyncio.to_thread(semantic.embed_pairs, self._encode, story.qa, words)
             _PAIR_VECTORS[key] = vectors
             if len(_PAIR_VECTORS) > _CACHED_THREADS:
                 _PAIR_VECTORS.popitem(last=False)
@@ -118,11 +119,16 @@ class Answerer:
             _PAIR_VECTORS.move_to_end(key)
         return vectors
 
-    async def similarity(self, story: Story, question: str) -> np.ndarray | None:
+    async def closeness(self, story: Story, question: str) -> semantic.Closeness | None:
         if self._encode is None or not story.qa:
             return None
         vectors = await self._pair_vectors(story)
-        return semantic.similarity(self._encode([question])[0], vectors)
+        user_words = _word_vectors(self._encode).matrix(semantic.content_words(question))
+        return semantic.closeness(self._encode([question])[0], vectors, user_words)
+
+    async def similarity(self, story: Story, question: str) -> np.ndarray | None:
+        close = await self.closeness(story, question)
+        return None if close is None else close.score
 
     async def answer(self, story: Story, question: str) -> Answer:
         """The matching stored pair, or None and the nearest pair worth suggesting (if any).
@@ -131,15 +137,19 @@ class Answerer:
         waits for it, so the same question always gets the same reply.
         """
         await self._wait_encoder()
-        similarity = await self.similarity(story, question)
-        scores = None if similarity is None else similarity.tolist()
-        found = matching.best_answer(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
-        if found is not None:
-            return Answer(found, None, ())
-        nearest = matching.closest(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
-        blended = matching.blended(question, story.qa, title=story.title, tags=story.tags, semantic=scores)
-        order = tuple(sorted(range(len(blended)), key=lambda i: -blended[i]))
-        return Answer(None, nearest, order)
+        close = await self.closeness(story, question)
+        if close is None:
+            # Words alone: the encoder is off, missing or failed to load.
+            found = matching.best_answer(question, story.qa, title=story.title, tags=story.tags)
+            if found is not None:
+                return Answer(found, None, ())
+            nearest = matching.closest(question, story.qa, title=story.title, tags=story.tags)
+            scores = matching.rank(question, story.qa, title=story.title, tags=story.tags)
+            return Answer(None, nearest, tuple(sorted(range(len(scores)), key=lambda i: -scores[i])))
+        decision = answering.decide(question, story.qa, close, title=story.title, tags=story.tags)
+        if decision.answer and decision.best is not None:
+            return Answer(Match(decision.best, round(decision.probability, 4)), None, ())
+        return Answer(None, decision.nearest, decision.order)
 
 
 _ENCODER: list[semantic.Encode | None] = []
@@ -148,6 +158,14 @@ _PAIR_VECTORS: OrderedDict[tuple[semantic.Encode, tuple[tuple[str, str], ...]], 
     OrderedDict()
 )
 _ENCODER_LOCK = threading.Lock()
+_WORDS: dict[semantic.Encode, semantic.WordVectors] = {}
+
+
+def _word_vectors(encode: semantic.Encode) -> semantic.WordVectors:
+    with _ENCODER_LOCK:
+        if encode not in _WORDS:
+            _WORDS[encode] = semantic.WordVectors(encode)
+        return _WORDS[encode]
 
 
 def _shared_encoder() -> semantic.Encode | None:

@@ -12,10 +12,14 @@ encoder is passed in (texts -> unit vectors), so this module stays plain numpy a
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from domain.text import QUESTION_FILLER, STOPWORDS, fold
 
 Encode = Callable[[Sequence[str]], np.ndarray]  # texts -> (n, dim) unit vectors
 
@@ -30,15 +34,56 @@ def sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_END.split(text) if part.strip()]
 
 
+def content_words(text: str) -> list[str]:
+    """The words that carry meaning: folded, without stopwords, chat filler or bare numbers."""
+    return list(
+        dict.fromkeys(
+            w
+            for w in fold(text).split()
+            if w not in STOPWORDS and w not in QUESTION_FILLER and not w.isdigit()
+        )
+    )
+
+
+class WordVectors:
+    """Single words through the same encoder, cached: a thread's vocabulary is mostly words seen before."""
+
+    def __init__(self, encode: Encode, *, max_words: int = 50_000) -> None:
+        self._encode = encode
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._max = max_words
+        self._lock = threading.Lock()  # pair vectors are built in worker threads
+
+    def matrix(self, words: Sequence[str]) -> np.ndarray:
+        if not words:
+            return np.zeros((0, 0), dtype=np.float32)
+        with self._lock:
+            found = {w: self._cache.get(w) for w in dict.fromkeys(words)}
+        missing = [w for w, v in found.items() if v is None]
+        if missing:
+            encoded = self._encode(missing).astype(np.float16)
+            with self._lock:
+                for word, vector in zip(missing, encoded, strict=True):
+                    found[word] = self._cache[word] = vector
+                while len(self._cache) > self._max:
+                    self._cache.popitem(last=False)
+        return np.stack([found[w] for w in words]).astype(np.float32)  # type: ignore[misc]
+
+
 @dataclass(frozen=True)
 class PairVectors:
     questions: np.ndarray  # (pairs, dim)
     pairs: np.ndarray  # (pairs, dim): question and answer together
     parts: np.ndarray  # (sentences, dim): every sentence of every answer
     owner: np.ndarray  # (sentences,): the pair each sentence belongs to
+    # Per pair, the vectors of the content words of its question and of its answer (word coverage).
+    question_words: tuple[np.ndarray, ...] = ()
+    answer_words: tuple[np.ndarray, ...] = ()
 
 
-def embed_pairs(encode: Encode, qa: Sequence[tuple[str, str]]) -> PairVectors:
+def embed_pairs(
+    encode: Encode, qa: Sequence[tuple[str, str]], words: WordVectors | None = None
+) -> PairVectors:
     if not qa:
         empty = np.zeros((0, 0), dtype=np.float32)
         return PairVectors(empty, empty, empty, np.zeros(0, dtype=np.intp))
@@ -57,14 +102,30 @@ def embed_pairs(encode: Encode, qa: Sequence[tuple[str, str]]) -> PairVectors:
         pairs=vectors[n : 2 * n],
         parts=vectors[2 * n :],
         owner=np.asarray(owner, dtype=np.intp),
+        question_words=tuple(words.matrix(content_words(q)) for q, _ in qa) if words else (),
+        answer_words=tuple(words.matrix(content_words(a)) for _, a in qa) if words else (),
     )
 
 
-def similarity(question: np.ndarray, vectors: PairVectors) -> np.ndarray:
-    """Per pair: how close the question is to the pair, plus a share of its closest single part."""
+@dataclass(frozen=True)
+class Closeness:
+    """How close a question is to each pair, seen several ways (arrays of one value per pair)."""
+
+    whole: np.ndarray  # to the question and answer together
+    best_part: np.ndarray  # to the stored question or the closest sentence of the answer
+    question_words: np.ndarray  # mean over the user's content words of the closest word of the question
+    answer_words: np.ndarray  # ... of the closest word of the answer
+
+    @property
+    def score(self) -> np.ndarray:
+        return PAIR_WEIGHT * self.whole + PART_WEIGHT * self.best_part
+
+
+def closeness(question: np.ndarray, vectors: PairVectors, user_words: np.ndarray | None = None) -> Closeness:
     n = vectors.pairs.shape[0]
     if n == 0:
-        return np.zeros(0, dtype=np.float32)
+        empty = np.zeros(0, dtype=np.float32)
+        return Closeness(empty, empty, empty, empty)
     whole = vectors.pairs @ question
     best_part = vectors.questions @ question
     if vectors.parts.shape[0]:
@@ -72,4 +133,24 @@ def similarity(question: np.ndarray, vectors: PairVectors) -> np.ndarray:
         best_sentence = np.full(n, -1.0, dtype=np.float32)
         np.maximum.at(best_sentence, vectors.owner, per_sentence)
         best_part = np.maximum(best_part, best_sentence)
-    return PAIR_WEIGHT * whole + PART_WEIGHT * best_part
+    return Closeness(
+        whole,
+        best_part,
+        _coverage(user_words, vectors.question_words, n),
+        _coverage(user_words, vectors.answer_words, n),
+    )
+
+
+def _coverage(user: np.ndarray | None, per_pair: tuple[np.ndarray, ...], n: int) -> np.ndarray:
+    out = np.zeros(n, dtype=np.float32)
+    if user is None or not user.shape[0] or len(per_pair) != n:
+        return out
+    for i, pair_words in enumerate(per_pair):
+        if pair_words.shape[0]:
+            out[i] = float((user @ pair_words.T).max(axis=1).mean())
+    return out
+
+
+def similarity(question: np.ndarray, vectors: PairVectors) -> np.ndarray:
+    """Per pair: how close the question is to the pair, plus a share of its closest single part."""
+    return closeness(question, vectors).score
