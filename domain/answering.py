@@ -27,6 +27,8 @@ from domain.semantic import Closeness
 from domain.text import terms
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
+LEXICAL_SHARE = 0.5  # blended score = LEXICAL_SHARE * word score + sentence-vector score (ranks best)
+SUGGEST = 0.35  # after a refusal, "did you mean" the best pair when its blended score reaches this
 
 FEATURES = (
     "score",  # blended score of the best pair
@@ -71,6 +73,10 @@ class Decision:
     nearest: int | None  # when refused: the best pair, if it came close enough to ask "did you mean"
 
 
+def blend(lexical: Sequence[float], close: Closeness) -> list[float]:
+    return [LEXICAL_SHARE * lex + float(s) for lex, s in zip(lexical, close.score, strict=True)]
+
+
 def evidence(
     question: str,
     qa: Sequence[tuple[str, str]],
@@ -82,9 +88,7 @@ def evidence(
     """The best pair and the evidence about it, in FEATURES order."""
     if not qa:
         return None
-    scores = [
-        matching.DEFAULT.lexical_share * lex + float(s) for lex, s in zip(lexical, close.score, strict=True)
-    ]
+    scores = blend(lexical, close)
     order = sorted(range(len(scores)), key=lambda i: -scores[i])
     best = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else 0.0
@@ -138,12 +142,10 @@ def decide(
     best, features = found
     model = model or calibration()
     p = probability(features, model)
-    blended = [
-        matching.DEFAULT.lexical_share * lex + float(s) for lex, s in zip(lexical, close.score, strict=True)
-    ]
+    blended = blend(lexical, close)
     order = tuple(sorted(range(len(blended)), key=lambda i: -blended[i]))
     # A stored answer without the kind of fact asked for is never the answer, whatever the model says.
     fits = features[FEATURES.index("fits")] > 0
     answer = fits and p >= model.threshold
-    near = not answer and blended[best] >= matching.DEFAULT.semantic_suggest
+    near = not answer and blended[best] >= SUGGEST
     return Decision(best, answer, p, order, best if near else None)

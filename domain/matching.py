@@ -53,13 +53,6 @@ class Tuning:
     threshold: float = 0.46  # accept the best pair at or above this score
     low_threshold: float = 0.28  # ... or above this one when it clearly beats the runner-up
     dominance: float = 2.0  # "clearly": best >= dominance * runner-up
-    # With sentence vectors (domain.semantic) the score is lexical_share * lexical + semantic similarity,
-    # on another scale, so it has its own thresholds; "clearly" is then a lead of semantic_margin.
-    lexical_share: float = 0.5
-    semantic_threshold: float = 0.525
-    semantic_low: float = 0.42
-    semantic_margin: float = 0.15
-    semantic_suggest: float = 0.35
     # 0: no check; 1: refuse when the best pair's answer lacks the kind of fact asked for (domain.answer_type);
     # 2: pick the best pair among those whose answers hold it.
     answer_type_check: int = 1  # "did you mean" after a refusal, from this blended score
@@ -349,22 +342,6 @@ def rank(
     return _score_all(question, index, tuning)
 
 
-def blended(
-    question: str,
-    qa: Sequence[tuple[str, str]],
-    *,
-    title: str = "",
-    tags: Sequence[str] = (),
-    tuning: Tuning = DEFAULT,
-    semantic: Sequence[float] | None = None,
-) -> list[float]:
-    """Every pair's score: lexical alone, or blended with its sentence-vector similarity when given."""
-    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
-    if semantic is None or len(semantic) != len(scores):
-        return scores
-    return [tuning.lexical_share * lex + float(sem) for lex, sem in zip(scores, semantic, strict=True)]
-
-
 def best_answer(
     question: str,
     qa: Sequence[tuple[str, str]],
@@ -372,13 +349,12 @@ def best_answer(
     title: str = "",
     tags: Sequence[str] = (),
     tuning: Tuning = DEFAULT,
-    semantic: Sequence[float] | None = None,
 ) -> Match | None:
-    """The stored pair that answers `question`, or None when none fits well enough (an honest refusal).
+    """The stored pair that answers `question` on words alone, or None (an honest refusal).
 
-    `semantic` is each pair's sentence-vector similarity (domain.semantic), when an encoder is loaded.
+    With the sentence encoder loaded, the bot decides in domain.answering instead.
     """
-    scores = blended(question, qa, title=title, tags=tags, tuning=tuning, semantic=semantic)
+    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
     if not scores:
         return None
     order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
@@ -395,12 +371,8 @@ def best_answer(
     runner_up = scores[order[1]] if len(order) > 1 else 0.0
     # A low score is usually an off-topic question, but a single well-matched pair among unrelated ones is
     # a real answer whose wording is just far from the user's.
-    if semantic is not None and len(semantic) == len(scores):
-        confident = top >= tuning.semantic_threshold
-        distinct = top >= tuning.semantic_low and top - runner_up >= tuning.semantic_margin
-    else:
-        confident = top >= tuning.threshold
-        distinct = top >= tuning.low_threshold and top >= tuning.dominance * runner_up
+    confident = top >= tuning.threshold
+    distinct = top >= tuning.low_threshold and top >= tuning.dominance * runner_up
     if not (confident or distinct):
         return None
     return Match(index=best, score=round(top, 4))
@@ -413,20 +385,14 @@ def closest(
     title: str = "",
     tags: Sequence[str] = (),
     tuning: Tuning = DEFAULT,
-    semantic: Sequence[float] | None = None,
 ) -> int | None:
     """After a refusal: the stored question that came nearest, if it came near enough to suggest.
 
     Scores between the two thresholds are often the right pair worded differently; the user gets a
     "did you mean" button instead of a guess presented as an answer.
     """
-    scores = blended(question, qa, title=title, tags=tags, tuning=tuning, semantic=semantic)
+    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
     if not scores:
         return None
     best = max(range(len(scores)), key=scores.__getitem__)
-    low = (
-        tuning.semantic_suggest
-        if semantic is not None and len(semantic) == len(scores)
-        else tuning.low_threshold
-    )
-    return best if scores[best] >= low else None
+    return best if scores[best] >= tuning.low_threshold else None
