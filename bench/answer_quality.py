@@ -315,6 +315,15 @@ def blended_report(sweep: bool = False) -> None:
         f"blended answer, a thread's first question: p50 {statistics.median(cold):.1f} ms  max {cold[-1]:.1f} ms"
     )
     print(f"encoder load: {loaded:.2f} s, peak RSS +{grown:.0f} MiB")
+    cached = list(answers._PAIR_VECTORS.values())
+    per_thread = sum(
+        sum(a.nbytes for a in (v.questions, v.pairs, v.parts, v.owner, *v.question_words, *v.answer_words))
+        for v in cached
+    ) / max(len(cached), 1)
+    print(
+        f"memory per cached thread: {per_thread / 1024:.0f} KiB (at most {answers._CACHED_THREADS} threads), "
+        f"plus shared word vectors: {len(answers._word_vectors(encode)._cache)} words now"
+    )
     if sweep:
         blended_sweep(answerer)
 

@@ -57,7 +57,10 @@ def examples(check: str, encode: semantic.Encode, words: semantic.WordVectors) -
             vectors[thread["id"]] = semantic.embed_pairs(encode, qa, words)
         question = item["question"]
         close = semantic.closeness(
-            encode([question])[0], vectors[thread["id"]], words.matrix(semantic.content_words(question))
+            encode([question])[0],
+            vectors[thread["id"]],
+            words.matrix(semantic.content_words(question)),
+            words,
         )
         lexical = matching.rank(question, qa, title=thread["title"], tags=thread.get("tags", ()))
         found = answering.evidence(question, qa, lexical, close, title=thread["title"])

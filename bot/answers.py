@@ -24,7 +24,7 @@ from domain.story import Story
 
 log = logging.getLogger(__name__)
 
-_CACHED_THREADS = 2048
+_CACHED_THREADS = 1024  # ~60 KB each (sentence vectors; word vectors are shared)
 
 
 def load_encoder() -> semantic.Encode | None:
@@ -123,8 +123,9 @@ class Answerer:
         if self._encode is None or not story.qa:
             return None
         vectors = await self._pair_vectors(story)
-        user_words = _word_vectors(self._encode).matrix(semantic.content_words(question))
-        return semantic.closeness(self._encode([question])[0], vectors, user_words)
+        words = _word_vectors(self._encode)
+        user_words = words.matrix(semantic.content_words(question))
+        return semantic.closeness(self._encode([question])[0], vectors, user_words, words)
 
     async def similarity(self, story: Story, question: str) -> np.ndarray | None:
         close = await self.closeness(story, question)

@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,9 @@ class PairVectors:
     pairs: np.ndarray  # (pairs, dim): question and answer together
     parts: np.ndarray  # (sentences, dim): every sentence of every answer
     owner: np.ndarray  # (sentences,): the pair each sentence belongs to
-    # Per pair, the vectors of the content words of its question and of its answer (word coverage).
+    # The thread's content words (their vectors live in WordVectors, shared by all threads), and per
+    # pair the positions in it of its question's and its answer's words: for word coverage.
+    vocabulary: tuple[str, ...] = ()
     question_words: tuple[np.ndarray, ...] = ()
     answer_words: tuple[np.ndarray, ...] = ()
 
@@ -102,9 +105,27 @@ def embed_pairs(
         pairs=vectors[n : 2 * n],
         parts=vectors[2 * n :],
         owner=np.asarray(owner, dtype=np.intp),
-        question_words=tuple(words.matrix(content_words(q)) for q, _ in qa) if words else (),
-        answer_words=tuple(words.matrix(content_words(a)) for _, a in qa) if words else (),
+        **_word_positions(qa, words),
     )
+
+
+def _word_positions(qa: Sequence[tuple[str, str]], words: WordVectors | None) -> dict[str, Any]:
+    if words is None:
+        return {}
+    per_question = [content_words(q) for q, _ in qa]
+    per_answer = [content_words(a) for _, a in qa]
+    vocabulary = tuple(dict.fromkeys(w for ws in per_question + per_answer for w in ws))
+    words.matrix(vocabulary)  # encode new words now, in the worker thread, not on the first question
+    position = {w: i for i, w in enumerate(vocabulary)}
+
+    def index(ws: list[str]) -> np.ndarray:
+        return np.array([position[w] for w in ws], dtype=np.intp)
+
+    return {
+        "vocabulary": vocabulary,
+        "question_words": tuple(index(ws) for ws in per_question),
+        "answer_words": tuple(index(ws) for ws in per_answer),
+    }
 
 
 @dataclass(frozen=True)
@@ -121,7 +142,13 @@ class Closeness:
         return PAIR_WEIGHT * self.whole + PART_WEIGHT * self.best_part
 
 
-def closeness(question: np.ndarray, vectors: PairVectors, user_words: np.ndarray | None = None) -> Closeness:
+def closeness(
+    question: np.ndarray,
+    vectors: PairVectors,
+    user_words: np.ndarray | None = None,
+    words: WordVectors | None = None,
+) -> Closeness:
+    """`user_words`: vectors of the question's content words; `words`: where the thread's are kept."""
     n = vectors.pairs.shape[0]
     if n == 0:
         empty = np.zeros(0, dtype=np.float32)
@@ -136,19 +163,24 @@ def closeness(question: np.ndarray, vectors: PairVectors, user_words: np.ndarray
     return Closeness(
         whole,
         best_part,
-        _coverage(user_words, vectors.question_words, n),
-        _coverage(user_words, vectors.answer_words, n),
+        *_coverage(user_words, vectors, words, n),
     )
 
 
-def _coverage(user: np.ndarray | None, per_pair: tuple[np.ndarray, ...], n: int) -> np.ndarray:
-    out = np.zeros(n, dtype=np.float32)
-    if user is None or not user.shape[0] or len(per_pair) != n:
-        return out
-    for i, pair_words in enumerate(per_pair):
-        if pair_words.shape[0]:
-            out[i] = float((user @ pair_words.T).max(axis=1).mean())
-    return out
+def _coverage(
+    user: np.ndarray | None, vectors: PairVectors, words: WordVectors | None, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pair: mean over the user's words of the closest word of its question, and of its answer."""
+    question = np.zeros(n, dtype=np.float32)
+    answer = np.zeros(n, dtype=np.float32)
+    if user is None or not user.shape[0] or words is None or not vectors.vocabulary:
+        return question, answer
+    closest = user @ words.matrix(vectors.vocabulary).T  # (user words, thread words)
+    for i in range(n):
+        for out, positions in ((question, vectors.question_words[i]), (answer, vectors.answer_words[i])):
+            if positions.shape[0]:
+                out[i] = float(closest[:, positions].max(axis=1).mean())
+    return question, answer
 
 
 def similarity(question: np.ndarray, vectors: PairVectors) -> np.ndarray:
