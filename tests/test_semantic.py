@@ -157,7 +157,15 @@ async def test_a_question_asked_while_the_model_loads_waits_for_it() -> None:
 async def test_odd_text_is_refused_without_a_crash(encode: semantic.Encode) -> None:
     answerer = Answerer()
     answerer.use(encode)
-    for question in ["🤔🤔", "?", "why " * 300, "<b>who</b> &amp; what", "مرحبا كيف الحال", "123 456", "the the"]:
+    for question in [
+        "🤔🤔",
+        "?",
+        "why " * 300,
+        "<b>who</b> &amp; what",
+        "مرحبا كيف الحال",
+        "123 456",
+        "the the",
+    ]:
         match, _nearest, order = await answerer.answer(QUAKE, question)
         assert match is None
         assert sorted(order) == list(range(len(QUAKE.qa)))
