@@ -247,39 +247,17 @@ def blended_report(sweep: bool = False) -> None:
     answerer = Answerer()
     answerer.use(encode)
     sample = as_stories(ROOT / "storage" / "data" / "sample_feed.json")
-    sets = [
-        ("paraphrases (tuned on)", sample, "paraphrases"),
-        ("fresh_check (tuned on)", sample, "fresh_check"),
-        ("final_check (tuned on)", sample, "final_check"),
-        ("blind, unseen stories (tuned on)", as_stories(ROOT / "bench" / "blind_feed.json"), "blind_check"),
+    # What fitted the answer-or-refuse model (bench/fit_calibration.py) and what it never saw.
+    blind = [(f"blind{n}", "tuned on") for n in ("", "2", "3", "4", "5")]
+    blind += [(f"blind{n}", "holdout") for n in ("6", "7", "8")]
+    sets = [(f"{stem} (tuned on)", sample, stem) for stem in ("paraphrases", "fresh_check", "final_check")]
+    sets += [
         (
-            "blind2, unseen stories (tuned on)",
-            as_stories(ROOT / "bench" / "blind2_feed.json"),
-            "blind2_check",
-        ),
-        (
-            "blind3, unseen stories (tuned on)",
-            as_stories(ROOT / "bench" / "blind3_feed.json"),
-            "blind3_check",
-        ),
-        (
-            "blind4, unseen stories (tuned on)",
-            as_stories(ROOT / "bench" / "blind4_feed.json"),
-            "blind4_check",
-        ),
-        (
-            "blind5, unseen stories (tuned on)",
-            as_stories(ROOT / "bench" / "blind5_feed.json"),
-            "blind5_check",
-        ),
-        *(
-            (
-                f"{name}, unseen stories (holdout)",
-                as_stories(ROOT / "bench" / f"{name}_feed.json"),
-                f"{name}_check",
-            )
-            for name in ("blind6", "blind7", "blind8")
-        ),
+            f"{name}, unseen stories ({role})",
+            as_stories(ROOT / "bench" / f"{name}_feed.json"),
+            f"{name}_check",
+        )
+        for name, role in blind
     ]
     print(
         "\nanswered correctly / unanswerable refused, words alone and with sentence vectors (what the bot does)"
