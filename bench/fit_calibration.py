@@ -65,8 +65,8 @@ def examples(check: str, encode: semantic.Encode, words: semantic.WordVectors) -
         lexical = matching.rank(question, qa, title=thread["title"], tags=thread.get("tags", ()))
         found = answering.evidence(question, qa, lexical, close, title=thread["title"])
         assert found is not None
-        best, features = found
-        rows.append({"expected": item["expected"], "best": best, "x": features})
+        order, features = found
+        rows.append({"expected": item["expected"], "best": order[0], "x": features})
     return rows
 
 

@@ -24,7 +24,7 @@ from domain.story import Story
 
 log = logging.getLogger(__name__)
 
-_CACHED_THREADS = 1024  # ~60 KB each (sentence vectors; word vectors are shared)
+_CACHED_THREADS = 1024  # ~40 KiB each (sentence vectors; word vectors are shared)
 
 
 def load_encoder() -> semantic.Encode | None:
@@ -126,10 +126,6 @@ class Answerer:
         words = _word_vectors(self._encode)
         user_words = words.matrix(semantic.content_words(question))
         return semantic.closeness(self._encode([question])[0], vectors, user_words, words)
-
-    async def similarity(self, story: Story, question: str) -> np.ndarray | None:
-        close = await self.closeness(story, question)
-        return None if close is None else close.score
 
     async def answer(self, story: Story, question: str) -> Answer:
         """The matching stored pair, or None and the nearest pair worth suggesting (if any).

@@ -77,6 +77,16 @@ def blend(lexical: Sequence[float], close: Closeness) -> list[float]:
     return [LEXICAL_SHARE * lex + float(s) for lex, s in zip(lexical, close.score, strict=True)]
 
 
+@lru_cache(maxsize=1024)
+def _thread_terms(
+    qa: tuple[tuple[str, str], ...], title: str
+) -> tuple[frozenset[str], tuple[tuple[frozenset[str], frozenset[str]], ...]]:
+    """The terms of the whole thread, and of each pair's question and answer: once per thread."""
+    pairs = tuple((frozenset(terms(q)), frozenset(terms(a))) for q, a in qa)
+    thread = frozenset(terms(title)).union(*(q | a for q, a in pairs))
+    return thread, pairs
+
+
 def evidence(
     question: str,
     qa: Sequence[tuple[str, str]],
@@ -84,23 +94,22 @@ def evidence(
     close: Closeness,
     *,
     title: str = "",
-) -> tuple[int, list[float]] | None:
-    """The best pair and the evidence about it, in FEATURES order."""
+) -> tuple[tuple[int, ...], list[float]] | None:
+    """Every pair, likeliest first by blended score, and the evidence about the first, in FEATURES order."""
     if not qa:
         return None
     scores = blend(lexical, close)
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])
+    order = tuple(sorted(range(len(scores)), key=lambda i: -scores[i]))
     best = order[0]
     runner_up = scores[order[1]] if len(order) > 1 else 0.0
     user = set(terms(question))
     size = max(len(user), 1)
-    q_terms = set(terms(qa[best][0]))
-    a_terms = set(terms(qa[best][1]))
-    thread = set(terms(" ".join([title, *(f"{q} {a}" for q, a in qa)])))
+    thread, pairs = _thread_terms(tuple(qa), title)
+    q_terms, a_terms = pairs[best]
     kind = answer_type.wanted(question)
     answer_words = close.answer_words
     others = np.delete(answer_words, best) if len(answer_words) > 1 else np.zeros(1, dtype=np.float32)
-    return best, [
+    return order, [
         scores[best],
         scores[best] - runner_up,
         float(lexical[best]),
@@ -139,13 +148,12 @@ def decide(
     found = evidence(question, qa, lexical, close, title=title)
     if found is None:
         return Decision(None, False, 0.0, (), None)
-    best, features = found
+    order, features = found
+    best = order[0]
     model = model or calibration()
     p = probability(features, model)
-    blended = blend(lexical, close)
-    order = tuple(sorted(range(len(blended)), key=lambda i: -blended[i]))
     # A stored answer without the kind of fact asked for is never the answer, whatever the model says.
     fits = features[FEATURES.index("fits")] > 0
     answer = fits and p >= model.threshold
-    near = not answer and blended[best] >= SUGGEST
+    near = not answer and features[FEATURES.index("score")] >= SUGGEST
     return Decision(best, answer, p, order, best if near else None)

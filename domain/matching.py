@@ -53,9 +53,8 @@ class Tuning:
     threshold: float = 0.46  # accept the best pair at or above this score
     low_threshold: float = 0.28  # ... or above this one when it clearly beats the runner-up
     dominance: float = 2.0  # "clearly": best >= dominance * runner-up
-    # 0: no check; 1: refuse when the best pair's answer lacks the kind of fact asked for (domain.answer_type);
-    # 2: pick the best pair among those whose answers hold it.
-    answer_type_check: int = 1  # "did you mean" after a refusal, from this blended score
+    # Refuse when the best pair's answer lacks the kind of fact asked for (domain.answer_type).
+    check_answer_type: bool = True
 
 
 DEFAULT = Tuning()
@@ -335,7 +334,7 @@ def rank(
     tags: Sequence[str] = (),
     tuning: Tuning = DEFAULT,
 ) -> list[float]:
-    """Score of every pair (for the benchmark and ablations); best_answer is the public entry point."""
+    """Word score of every pair, 0..1: best_answer decides on it alone, domain.answering blends it."""
     if not qa:
         return []
     index = _prepare(tuple((q, a) for q, a in qa), title, tuple(tags))
@@ -358,15 +357,9 @@ def best_answer(
     if not scores:
         return None
     order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
-    if tuning.answer_type_check:
-        kind = answer_type.wanted(question)
-        if kind is not None:
-            fitting = [i for i in order if answer_type.present(kind, qa[i][1])]
-            if not fitting or (tuning.answer_type_check == 1 and fitting[0] != order[0]):
-                return None
-            if tuning.answer_type_check == 2:
-                order = fitting + [i for i in order if i not in fitting]
     best = order[0]
+    if tuning.check_answer_type and not answer_type.present(answer_type.wanted(question), qa[best][1]):
+        return None
     top = scores[best]
     runner_up = scores[order[1]] if len(order) > 1 else 0.0
     # A low score is usually an off-topic question, but a single well-matched pair among unrelated ones is

@@ -181,8 +181,3 @@ def _coverage(
             if positions.shape[0]:
                 out[i] = float(closest[:, positions].max(axis=1).mean())
     return question, answer
-
-
-def similarity(question: np.ndarray, vectors: PairVectors) -> np.ndarray:
-    """Per pair: how close the question is to the pair, plus a share of its closest single part."""
-    return closeness(question, vectors).score
