@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from storage.db import create_engine, session_factory, upgrade
+from tests.fake_telegram import FakeTelegram
 
 PG_URL = os.environ.get("STORYBOT_TEST_DATABASE_URL", "").strip()
 PG_SKIP = (
@@ -75,3 +76,10 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 @pytest.fixture
 def sample_feed_bytes() -> bytes:
     return SAMPLE_FEED.read_bytes()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeTelegram]:
+    """A strict fake Bot API server on 127.0.0.1 (tests/fake_telegram.py), one per test."""
+    with FakeTelegram() as server:
+        yield server

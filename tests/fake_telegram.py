@@ -1768,3 +1768,9 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def button_data(record: dict[str, Any]) -> dict[str, str]:
+    """A sent message's inline buttons as {label: callback_data}."""
+    rows = (record.get("reply_markup") or {}).get("inline_keyboard", [])
+    return {b["text"]: b.get("callback_data", "") for row in rows for b in row}

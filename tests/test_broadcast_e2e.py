@@ -7,10 +7,7 @@ import re
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.bot_process import BotProcess, storybot, storybot_env
 from tests.fake_telegram import FakeTelegram
@@ -20,12 +17,6 @@ SUBSCRIBERS = list(range(910_001, 910_241))  # 240
 BLOCKED = SUBSCRIBERS[::12]  # 20 have blocked the bot: 403
 LIMITED = SUBSCRIBERS[5::24]  # 10 are answered 429 once
 TEXT = "Big news: storybot & friends <3"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 def add_subscribers(db: Path) -> None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,12 +16,6 @@ from storage.outbox import active_chats, campaign_counts, claim, enqueue_campaig
 from tests.fake_telegram import FakeTelegram
 
 PAYLOAD = {"type": "text", "html": "<b>Hello</b> subscribers", "buttons": [[{"text": "Open", "data": "t"}]]}
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
 
 
 async def add_chats(sessions: async_sessionmaker[AsyncSession], ids: list[int]) -> None:

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.bot_process import BotProcess, storybot, storybot_env
 from tests.conftest import SAMPLE_FEED
 from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import button_data as buttons
 
 ISTANBUL = next(
     t for t in json.loads(SAMPLE_FEED.read_text())["threads"] if t["id"] == "istanbul-talks-2025-06"
 )
 CHAT = 777001
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
-def buttons(record: dict) -> dict[str, str]:  # type: ignore[type-arg]
-    rows = (record.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {b["text"]: b.get("callback_data", "") for row in rows for b in row}
 
 
 def test_a_user_gets_cards_and_answers_from_the_real_process(fake: FakeTelegram, tmp_path: Path) -> None:

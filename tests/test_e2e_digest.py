@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from tests.bot_process import BotProcess, storybot, storybot_env
 from tests.conftest import SAMPLE_FEED
 from tests.fake_telegram import FakeTelegram
+from tests.fake_telegram import button_data as buttons
 
 CHAT = 777002
 ZONE = "Asia/Tokyo"
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeTelegram]:
-    with FakeTelegram() as server:
-        yield server
-
-
-def buttons(record: dict) -> dict[str, str]:  # type: ignore[type-arg]
-    rows = (record.get("reply_markup") or {}).get("inline_keyboard", [])
-    return {b["text"]: b.get("callback_data", "") for row in rows for b in row}
 
 
 def test_a_subscriber_gets_the_digest_once_at_their_local_time(fake: FakeTelegram, tmp_path: Path) -> None:

@@ -84,9 +84,10 @@ def test_one_sentence_deep_in_an_answer_can_carry_the_match() -> None:
         return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
     vectors = semantic.embed_pairs(bag_of_words, QUAKE.qa)
-    scores = semantic.similarity(bag_of_words(["soldiers and blankets"])[0], vectors)
+    scores = semantic.closeness(bag_of_words(["soldiers and blankets"])[0], vectors).score
     assert int(np.argmax(scores)) == 2
-    assert semantic.similarity(bag_of_words(["x"])[0], semantic.embed_pairs(bag_of_words, ())).shape == (0,)
+    empty = semantic.embed_pairs(bag_of_words, ())
+    assert semantic.closeness(bag_of_words(["x"])[0], empty).score.shape == (0,)
 
 
 async def test_a_question_in_other_words_is_answered_where_word_matching_refuses(
