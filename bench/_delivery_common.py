@@ -18,12 +18,13 @@ from typing import Any
 
 import httpx
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from storage.db import create_engine, upgrade  # noqa: E402
+from storage.outbox import campaign_counts  # noqa: E402
 
 TOKEN = "123456789:AAFakeTokenForStorybotTests_0123456789"
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -124,3 +125,19 @@ async def wait_until(predicate: Any, *, every: float = 0.2, limit: float = 3600)
         if time.monotonic() > deadline:
             raise TimeoutError("bench did not finish")
         await asyncio.sleep(every)
+
+
+async def campaign_done(
+    sessions: async_sessionmaker[AsyncSession], campaign_id: int, *, every: float
+) -> dict[str, int]:
+    """Wait until nothing of the campaign is pending; its final counts by status."""
+    counts: dict[str, int] = {}
+
+    async def finished() -> bool:
+        nonlocal counts
+        async with sessions() as session:
+            counts = await campaign_counts(session, campaign_id)
+        return not counts.get("pending")
+
+    await wait_until(finished, every=every)
+    return counts

@@ -17,11 +17,11 @@ import threading
 import time
 
 import psutil
-from _delivery_common import TOKEN, add_chats, database, fake_server, show, wait_until
+from _delivery_common import TOKEN, add_chats, campaign_done, database, fake_server, show
 
 from bot.delivery import BotApi, DeliveryWorker
 from storage.db import session_factory
-from storage.outbox import active_chats, campaign_counts, enqueue_campaign
+from storage.outbox import active_chats, enqueue_campaign
 
 MIB = 1024 * 1024
 PAYLOAD = {"type": "text", "html": "<b>Storybot</b> — memory bench broadcast.", "buttons": []}
@@ -59,15 +59,7 @@ async def run(db: str, recipients: int) -> None:
                 )
                 await session.commit()
             worker.wake()
-            counts: dict[str, int] = {}
-
-            async def finished() -> bool:
-                nonlocal counts
-                async with sessions() as session:
-                    counts = await campaign_counts(session, cid)
-                return not counts.get("pending")
-
-            await wait_until(finished, every=0.5)
+            counts = await campaign_done(sessions, cid, every=0.5)
             elapsed = time.perf_counter() - start
             sampler.running = False
             sampler.join()

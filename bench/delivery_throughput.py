@@ -18,13 +18,21 @@ import argparse
 import asyncio
 import time
 
-from _delivery_common import TOKEN, add_chats, database, fake_server, fake_stats, show, wait_until
+from _delivery_common import (
+    TOKEN,
+    add_chats,
+    campaign_done,
+    database,
+    fake_server,
+    fake_stats,
+    show,
+)
 from sqlalchemy import func, select
 
 from bot.delivery import BotApi, DeliveryWorker
 from storage.db import session_factory
 from storage.models import Outbox
-from storage.outbox import active_chats, campaign_counts, enqueue_campaign
+from storage.outbox import active_chats, enqueue_campaign
 
 PAYLOAD = {
     "type": "text",
@@ -58,15 +66,7 @@ async def run(
             )
             start = time.perf_counter()
             worker.start()
-            counts: dict[str, int] = {}
-
-            async def finished() -> bool:
-                nonlocal counts
-                async with sessions() as session:
-                    counts = await campaign_counts(session, cid)
-                return not counts.get("pending")
-
-            await wait_until(finished, every=0.1)
+            counts = await campaign_done(sessions, cid, every=0.1)
             elapsed = time.perf_counter() - start
             await worker.stop()
             await worker.api.aclose()
