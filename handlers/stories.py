@@ -24,10 +24,12 @@ async def find(session: AsyncSession, context: BotContext, query: str) -> tuple[
     if result.hits and result.decisive:
         story = await get_story(session, result.hits[0].key)
         if story is not None:
+            context.services.answers.prepare(story)
             return render.story_card(story), story.key
     if result.hits:
         stories = await get_stories(session, [h.key for h in result.hits])
         if len(stories) == 1:
+            context.services.answers.prepare(stories[0])
             return render.story_card(stories[0]), stories[0].key
         if stories:
             return render.choices(query, stories), None
@@ -95,6 +97,7 @@ async def story_button(update: Update, context: BotContext) -> None:
             return
         await set_context(session, chat.id, story.key)
         await session.commit()
+    context.services.answers.prepare(story)  # follow-ups go to this thread now
     await query.answer()
     if kind == "c":
         await send(context.bot, chat.id, render.story_card(story))
