@@ -131,16 +131,24 @@ async def main(n: int, queries: int) -> None:
     rng = random.Random(3)
     warm: list[float] = []
     cold: list[float] = []
+    asked: list[Story] = []
     for i in range(600):
         t = document["threads"][rng.randrange(n)]
         story = Story(
             key=i, slug=t["id"], title=t["title"], summary="", qa=tuple((p["q"], p["a"]) for p in t["qa"])
         )
-        answers._PAIR_VECTORS.clear()  # generated threads share Q&A text: make every first question cold
-        for timings in (cold, warm):
-            t0 = time.perf_counter()
-            await answerer.answer(story, questions[i % len(questions)])
-            timings.append((time.perf_counter() - t0) * 1000)
+        # Generated threads share Q&A text: make every first question cold.
+        answers._PAIR_VECTORS.pop((answerer._encode, story.qa), None)
+        t0 = time.perf_counter()
+        await answerer.answer(story, questions[i % len(questions)])
+        cold.append((time.perf_counter() - t0) * 1000)
+        asked.append(story)
+    # Then each thread again, as its next question comes (not in the same millisecond as its embedding,
+    # whose worker threads would still hold the CPU): the cache holds the last 1,024 threads embedded.
+    for i, story in enumerate(asked):
+        t0 = time.perf_counter()
+        await answerer.answer(story, questions[(i + 1) % len(questions)])
+        warm.append((time.perf_counter() - t0) * 1000)
     for name, timings in (("thread asked before", warm), ("a thread's first question", cold)):
         print(
             f"answer matching, blended, {name}: p50 {pct(timings, 0.5):.2f} ms, p95 {pct(timings, 0.95):.2f} ms"

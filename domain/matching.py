@@ -164,7 +164,8 @@ def _groups(stems: frozenset[str]) -> frozenset[int]:
     return frozenset(out)
 
 
-@lru_cache(maxsize=512)
+# As many threads as bot.answers keeps sentence vectors for: a follow-up on any of them is warm.
+@lru_cache(maxsize=1024)
 def _prepare(qa: tuple[tuple[str, str], ...], title: str, tags: tuple[str, ...]) -> _Index:
     n = len(qa)
     raw = []

@@ -58,6 +58,9 @@ class WordVectors:
         self._max = max_words
         self._lock = threading.Lock()  # pair vectors are built in worker threads
 
+    def __len__(self) -> int:
+        return len(self._row)
+
     def matrix(self, words: Sequence[str]) -> np.ndarray:
         if not words:
             return np.zeros((0, 0), dtype=np.float32)
