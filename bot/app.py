@@ -58,8 +58,9 @@ async def post_init(app: BotApplication) -> None:
     services.answers = Answerer(services.settings.semantic_matching)
 
     async def likely_asked() -> list[Story]:
+        # What /trending lists: cards shown later are embedded as they are shown (Answerer.prepare).
         async with services.sessions() as session:
-            return await trending(session, limit=30)
+            return await trending(session, limit=10)
 
     services.answers.start_loading(prefetch=likely_asked)
     async with services.sessions() as session:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from bot import answers
 from tests.conftest import SAMPLE_FEED
 from tests.local_bot import Harness, buttons, sample_bot
 
@@ -101,6 +103,19 @@ async def test_a_follow_up_is_matched_on_meaning_not_only_on_words(bot: Harness)
     await istanbul_card(bot)
     (reply,) = await bot.send("is turkey helping")
     assert ISTANBUL["qa"][2]["a"] in reply["text"]
+
+
+async def test_a_card_on_screen_has_its_pairs_embedded_before_the_first_follow_up(bot: Harness) -> None:
+    qa = tuple((p["q"], p["a"]) for p in ISTANBUL["qa"])
+    await bot.app.bot_data.answers.wait_ready()  # the encoder is in and the trending prefetch done
+    for key in [key for key in answers._PAIR_VECTORS if key[1] == qa]:
+        del answers._PAIR_VECTORS[key]  # embedded by that prefetch, or by another test in this process
+    await istanbul_card(bot)
+    for _ in range(200):
+        if any(key[1] == qa for key in answers._PAIR_VECTORS):
+            break
+        await asyncio.sleep(0.025)
+    assert any(key[1] == qa for key in answers._PAIR_VECTORS), "no follow-up asked, yet the card is ready"
 
 
 async def test_an_unanswerable_follow_up_is_refused_honestly_with_the_questions(bot: Harness) -> None:
