@@ -49,9 +49,16 @@ def _wait_up(base: str, timeout: float = 15) -> None:
             time.sleep(0.1)
 
 
+_MARKUP = json.dumps({"inline_keyboard": [[{"text": "More", "callback_data": "more:1"}]]})
+
+
+def _message(i: int, chats: int) -> dict[str, str]:
+    """The form fields of one sendMessage, as both HTTP clients post it."""
+    return {"chat_id": str(1000 + i % chats), "text": TEXT, "parse_mode": "HTML", "reply_markup": _MARKUP}
+
+
 async def bench_raw(base: str, n: int, concurrency: int, chats: int) -> float:
     url = f"{base}{TOKEN}/sendMessage"
-    markup = json.dumps({"inline_keyboard": [[{"text": "More", "callback_data": "more:1"}]]})
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     counter = iter(range(n))
     errors = 0
@@ -61,12 +68,7 @@ async def bench_raw(base: str, n: int, concurrency: int, chats: int) -> float:
         async def worker() -> None:
             nonlocal errors
             for i in counter:
-                data = {
-                    "chat_id": str(1000 + i % chats),
-                    "text": TEXT,
-                    "parse_mode": "HTML",
-                    "reply_markup": markup,
-                }
+                data = _message(i, chats)
                 r = await client.post(url, data=data)
                 if r.status_code != 200:
                     errors += 1
@@ -83,7 +85,6 @@ async def bench_aiohttp(base: str, n: int, concurrency: int, chats: int) -> floa
     import aiohttp
 
     url = f"{base}{TOKEN}/sendMessage"
-    markup = json.dumps({"inline_keyboard": [[{"text": "More", "callback_data": "more:1"}]]})
     counter = iter(range(n))
     errors = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
@@ -92,12 +93,7 @@ async def bench_aiohttp(base: str, n: int, concurrency: int, chats: int) -> floa
         async def worker() -> None:
             nonlocal errors
             for i in counter:
-                data = {
-                    "chat_id": str(1000 + i % chats),
-                    "text": TEXT,
-                    "parse_mode": "HTML",
-                    "reply_markup": markup,
-                }
+                data = _message(i, chats)
                 async with session.post(url, data=data) as r:
                     await r.read()
                     if r.status != 200:

@@ -14,12 +14,12 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from domain import answering, matching, semantic
-from domain.matching import Match
+from domain.matching import Match, Verdict
 from domain.story import Story
 
 log = logging.getLogger(__name__)
@@ -41,12 +41,6 @@ def load_encoder() -> semantic.Encode | None:
 
     encode(["warm up"])  # the first run sets up the graph; pay for it here, not on a user's question
     return encode
-
-
-class Answer(NamedTuple):
-    match: Match | None  # the stored pair that answers, if one does
-    nearest: int | None  # after a refusal: the pair close enough to ask "did you mean"
-    order: tuple[int, ...]  # every pair, most likely first: the order of the question buttons
 
 
 class Answerer:
@@ -151,7 +145,7 @@ class Answerer:
         user_words = words.matrix(semantic.content_words(question))
         return semantic.closeness(self._encode([question])[0], vectors, user_words, words)
 
-    async def answer(self, story: Story, question: str) -> Answer:
+    async def answer(self, story: Story, question: str) -> Verdict:
         """The matching stored pair, or None and the nearest pair worth suggesting (if any).
 
         A question that arrives while the encoder is still loading (the first second after start)
@@ -161,16 +155,11 @@ class Answerer:
         close = await self.closeness(story, question)
         if close is None:
             # Words alone: the encoder is off, missing or failed to load.
-            found = matching.best_answer(question, story.qa, title=story.title, tags=story.tags)
-            if found is not None:
-                return Answer(found, None, ())
-            nearest = matching.closest(question, story.qa, title=story.title, tags=story.tags)
-            scores = matching.rank(question, story.qa, title=story.title, tags=story.tags)
-            return Answer(None, nearest, tuple(sorted(range(len(scores)), key=lambda i: -scores[i])))
+            return matching.judge(question, story.qa, title=story.title, tags=story.tags)
         decision = answering.decide(question, story.qa, close, title=story.title, tags=story.tags)
         if decision.answer and decision.best is not None:
-            return Answer(Match(decision.best, round(decision.probability, 4)), None, ())
-        return Answer(None, decision.nearest, decision.order)
+            return Verdict(Match(decision.best, round(decision.probability, 4)), None, ())
+        return Verdict(None, decision.nearest, decision.order)
 
 
 _ENCODER: list[semantic.Encode | None] = []

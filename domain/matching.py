@@ -20,6 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from rapidfuzz.distance import OSA
 from rapidfuzz.process import extract
@@ -355,9 +356,66 @@ def best_answer(
     With the sentence encoder loaded, the bot decides in domain.answering instead.
     """
     scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
-    if not scores:
+    return _decide(question, qa, scores, _likeliest_first(scores), tuning)
+
+
+class Verdict(NamedTuple):
+    match: Match | None  # the pair that answers, if one does
+    nearest: int | None  # after a refusal: the pair close enough to ask "did you mean"
+    order: tuple[int, ...]  # after a refusal: every pair, most likely first (the question buttons)
+
+
+def judge(
+    question: str,
+    qa: Sequence[tuple[str, str]],
+    *,
+    title: str = "",
+    tags: Sequence[str] = (),
+    tuning: Tuning = DEFAULT,
+) -> Verdict:
+    """best_answer, and after a refusal what to offer instead, from one scoring of the pairs.
+
+    Scores between the two thresholds are often the right pair worded differently; the user gets a
+    "did you mean" button instead of a guess presented as an answer.
+    """
+    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
+    order = _likeliest_first(scores)
+    match = _decide(question, qa, scores, order, tuning)
+    if match is not None:
+        return Verdict(match, None, ())
+    return Verdict(None, _nearest(scores, order, tuning), order)
+
+
+def closest(
+    question: str,
+    qa: Sequence[tuple[str, str]],
+    *,
+    title: str = "",
+    tags: Sequence[str] = (),
+    tuning: Tuning = DEFAULT,
+) -> int | None:
+    """The stored question that came nearest, if it came near enough to suggest (answered or not)."""
+    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
+    return _nearest(scores, _likeliest_first(scores), tuning)
+
+
+def _nearest(scores: Sequence[float], order: Sequence[int], tuning: Tuning) -> int | None:
+    return order[0] if order and scores[order[0]] >= tuning.low_threshold else None
+
+
+def _likeliest_first(scores: Sequence[float]) -> tuple[int, ...]:
+    return tuple(sorted(range(len(scores)), key=lambda i: -scores[i]))
+
+
+def _decide(
+    question: str,
+    qa: Sequence[tuple[str, str]],
+    scores: Sequence[float],
+    order: Sequence[int],
+    tuning: Tuning,
+) -> Match | None:
+    if not order:
         return None
-    order = sorted(range(len(scores)), key=lambda i: scores[i], reverse=True)
     best = order[0]
     if tuning.check_answer_type and not answer_type.present(answer_type.wanted(question), qa[best][1]):
         return None
@@ -370,23 +428,3 @@ def best_answer(
     if not (confident or distinct):
         return None
     return Match(index=best, score=round(top, 4))
-
-
-def closest(
-    question: str,
-    qa: Sequence[tuple[str, str]],
-    *,
-    title: str = "",
-    tags: Sequence[str] = (),
-    tuning: Tuning = DEFAULT,
-) -> int | None:
-    """After a refusal: the stored question that came nearest, if it came near enough to suggest.
-
-    Scores between the two thresholds are often the right pair worded differently; the user gets a
-    "did you mean" button instead of a guess presented as an answer.
-    """
-    scores = rank(question, qa, title=title, tags=tags, tuning=tuning)
-    if not scores:
-        return None
-    best = max(range(len(scores)), key=scores.__getitem__)
-    return best if scores[best] >= tuning.low_threshold else None

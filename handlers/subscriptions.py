@@ -108,6 +108,14 @@ async def _refuse(update: Update, context: BotContext) -> None:
         await send(context.bot, update.effective_chat.id, render.plain(ADMIN_ONLY))
 
 
+async def _allowed(update: Update, context: BotContext) -> bool:
+    """Whether this user may change the chat's subscription; if not, they are told why."""
+    if await may_change(update, context):
+        return True
+    await _refuse(update, context)
+    return False
+
+
 def _await(update: Update, context: BotContext, what: str) -> None:
     if context.chat_data is not None and update.effective_user is not None:
         context.chat_data[AWAITING] = (what, update.effective_user.id)
@@ -132,8 +140,7 @@ async def subscribe_command(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    if not await may_change(update, context):
-        await _refuse(update, context)
+    if not await _allowed(update, context):
         return
     try:
         args = parse_subscribe_args(" ".join(context.args or []))
@@ -197,8 +204,7 @@ async def unsubscribe_command(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     if chat is None:
         return
-    if not await may_change(update, context):
-        await _refuse(update, context)
+    if not await _allowed(update, context):
         return
     async with context.services.sessions() as session:
         sub = await get_subscription(session, chat.id)
@@ -235,8 +241,7 @@ async def subscription_button(update: Update, context: BotContext) -> None:
     if action == "noop":
         await query.answer()
         return
-    if not await may_change(update, context):
-        await _refuse(update, context)
+    if not await _allowed(update, context):
         return
     if prefix == "sub":
         try:
@@ -486,9 +491,8 @@ async def typed_input(update: Update, context: BotContext, text: str) -> bool:
     if not awaited or awaited[1] != user.id:
         return False
     what = awaited[0]
-    if not await may_change(update, context):
+    if not await _allowed(update, context):
         _stop_awaiting(context)
-        await _refuse(update, context)
         return True
     try:
         if what == "sub_time":
