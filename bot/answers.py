@@ -1,7 +1,7 @@
 """Follow-up answering for handlers: the lexical matcher, blended with sentence vectors once loaded.
 
-The encoder (all-MiniLM-L6-v2, int8, on onnxruntime: bot.sentence_encoder; its package carries the
-weights, so no network) loads in a worker thread after start in a fraction of a second and adds ~240
+The encoder (all-MiniLM-L6-v2 fine-tuned on our question sets, int8, on onnxruntime:
+bot.sentence_encoder; the weights ship with the bot, so no network) loads in a worker thread after start in a fraction of a second and adds ~240
 MiB; until it is ready, or when SEMANTIC_MATCHING=off or the package is missing, questions are matched
 on words alone. Each thread's pair vectors are computed when its card is shown (or on its first
 follow-up; for the trending threads, right after loading) and kept for the most recently used threads.
@@ -32,7 +32,7 @@ def load_encoder() -> semantic.Encode | None:
         from bot.sentence_encoder import MiniLM
 
         model = MiniLM()
-    except ImportError as missing:
+    except (ImportError, FileNotFoundError) as missing:
         log.warning("%s: follow-up questions are matched on words alone", missing)
         return None
 

