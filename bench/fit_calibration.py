@@ -9,7 +9,7 @@ For each question the best pair by blended score is judged: label 1 when it is t
 0 otherwise (a wrong pair or an unanswerable question). A logistic regression on standardised
 features, fitted by plain gradient descent (deterministic). The threshold is the one that best
 balances answered and refused on those sets, since new feeds are what the bot meets.
-blind13 .. blind16 are used by neither; bench/answer_quality.py reports them as the holdout.
+blind23 .. blind26 and blind28 are used by neither; bench/answer_quality.py reports them as the holdout.
 """
 
 from __future__ import annotations
