@@ -1,10 +1,11 @@
 """Follow-up answering for handlers: the lexical matcher, blended with sentence vectors once loaded.
 
 The encoder (all-MiniLM-L6-v2 fine-tuned on our question sets, int8, on onnxruntime:
-bot.sentence_encoder; the weights ship with the bot, so no network) loads in a worker thread after start in a fraction of a second and adds ~240
-MiB; until it is ready, or when SEMANTIC_MATCHING=off or the package is missing, questions are matched
-on words alone. Each thread's pair vectors are computed when its card is shown (or on its first
-follow-up; for the trending threads, right after loading) and kept for the most recently used threads.
+bot.sentence_encoder; the weights ship with the bot, so no network) loads in a worker thread after
+start in a fraction of a second and adds ~200 MiB; until it is ready, or when SEMANTIC_MATCHING=off or
+onnxruntime or the model file is missing, questions are matched on words alone. Each thread's pair
+vectors are computed when its card is shown (or on its first follow-up; for the trending threads,
+right after loading) and kept for the most recently used threads.
 """
 
 from __future__ import annotations
