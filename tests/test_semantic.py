@@ -172,6 +172,17 @@ async def test_switched_off_it_matches_on_words_alone() -> None:
     assert await ask(answerer, "how many people died") == (1, None)
 
 
+def test_without_its_model_file_the_bot_matches_on_words_and_says_why(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot import sentence_encoder
+
+    monkeypatch.setattr(sentence_encoder, "MODEL", tmp_path / "missing.onnx")
+    assert load_encoder() is None
+    assert "missing.onnx is missing" in caplog.text
+    assert "matched on words alone" in caplog.text
+
+
 async def test_a_question_asked_while_the_model_loads_waits_for_it() -> None:
     answerer = Answerer()
     answerer.start_loading()
