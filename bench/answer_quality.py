@@ -62,6 +62,8 @@ sys.path.insert(0, str(ROOT))
 import asyncio  # noqa: E402
 import resource  # noqa: E402
 
+import question_sets  # noqa: E402  (bench/, beside this script)
+
 from bot import answers  # noqa: E402
 from bot.answers import Answerer, load_encoder  # noqa: E402
 from domain import answering, matching  # noqa: E402
@@ -225,7 +227,9 @@ def both_ways(stories: dict[str, Story], items: list[dict[str, Any]], answerer: 
 
 def blended_sweep(answerer: Answerer) -> None:
     """The answered/refused trade-off on the blind sets the encoder was not trained on, by threshold."""
-    names = tuple(f"blind{n}" for n in (*range(9, 13), *range(23, 27), 28))
+    names = tuple(
+        stem.removesuffix("_check") for stem in (*question_sets.CALIBRATION, *question_sets.HOLDOUT)
+    )
     scored = []
     for name in names:
         stories = as_stories(ROOT / "bench" / f"{name}_feed.json")
@@ -267,19 +271,17 @@ def blended_report(sweep: bool = False) -> None:
     answerer = Answerer()
     answerer.use(encode)
     sample = as_stories(ROOT / "storage" / "data" / "sample_feed.json")
-    # What fine-tuned the encoder (tools/train_encoder.py), what fitted the answer-or-refuse model
-    # (bench/fit_calibration.py), and what neither saw.
-    blind = [(f"blind{n}", "encoder") for n in ("", *range(2, 9), *range(13, 23), 27, 29, 30)]
-    blind += [(f"blind{n}", "calibration") for n in range(9, 13)]
-    blind += [(f"blind{n}", "holdout") for n in (*range(23, 27), 28)]
-    sets = [(f"{stem} (encoder)", sample, stem) for stem in ("paraphrases", "fresh_check", "final_check")]
-    sets += [
+    # What fine-tuned the encoder, what fitted the answer-or-refuse model, and what neither saw.
+    roles = [(question_sets.ENCODER, "encoder"), (question_sets.CALIBRATION, "calibration")]
+    roles.append((question_sets.HOLDOUT, "holdout"))
+    sets = [
         (
-            f"{name} ({role})",
-            as_stories(ROOT / "bench" / f"{name}_feed.json"),
-            f"{name}_check",
+            f"{stem.removesuffix('_check') if stem.startswith('blind') else stem} ({role})",
+            sample if stem in question_sets.SAMPLE else as_stories(question_sets.feed_of(stem)),
+            stem,
         )
-        for name, role in blind
+        for stems, role in roles
+        for stem in stems
     ]
     print(
         "\nanswered correctly / unanswerable refused, words alone and with sentence vectors (what the bot does)"

@@ -25,24 +25,21 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import question_sets  # noqa: E402  (bench/, beside this script)
+
 from bot.answers import load_encoder  # noqa: E402
 from domain import answering, matching, semantic  # noqa: E402
 
-TRAIN = ("blind9_check", "blind10_check", "blind11_check", "blind12_check")
-BALANCE_ON = TRAIN
-
-
-def feed_of(check: str) -> Path:
-    if check.startswith("blind"):
-        return ROOT / "bench" / f"{check.removesuffix('_check')}_feed.json"
-    return ROOT / "storage" / "data" / "sample_feed.json"
+TRAIN = question_sets.CALIBRATION
 
 
 def examples(check: str, encode: semantic.Encode, words: semantic.WordVectors) -> list[dict[str, Any]]:
-    threads = {t["id"]: t for t in json.loads(feed_of(check).read_text(encoding="utf-8"))["threads"]}
+    threads = {
+        t["id"]: t for t in json.loads(question_sets.feed_of(check).read_text(encoding="utf-8"))["threads"]
+    }
     vectors: dict[str, semantic.PairVectors] = {}
     rows = []
-    for item in json.loads((ROOT / "bench" / f"{check}.json").read_text(encoding="utf-8")):
+    for item in json.loads(question_sets.questions_of(check).read_text(encoding="utf-8")):
         thread = threads[item["thread"]]
         qa = tuple((p["q"], p["a"]) for p in thread["qa"])
         if thread["id"] not in vectors:
@@ -98,11 +95,10 @@ def main() -> None:
     x = np.array([row["x"] for row in rows])
     y = np.array([float(row["best"] == row["expected"]) for row in rows])
     mean, scale, w = fit(x, y)
-    balance = [row for check in BALANCE_ON for row in data[check]]
     best = None
     for threshold in np.arange(0.30, 0.80, 0.0125):
         model = answering.Calibration(tuple(mean), tuple(scale), tuple(w), float(threshold))
-        answered, refused = rates(balance, model)
+        answered, refused = rates(rows, model)
         if best is None or min(answered, refused) > best[0]:
             best = (min(answered, refused), model)
     assert best is not None

